@@ -1,0 +1,1 @@
+/* cmd_services.c: being written */

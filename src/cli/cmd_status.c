@@ -1,0 +1,1 @@
+/* cmd_status.c: being written */

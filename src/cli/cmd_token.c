@@ -1,0 +1,1 @@
+/* cmd_token.c: being written */

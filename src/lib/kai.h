@@ -1,0 +1,213 @@
+/* kai.h: library-internal types and functions shared between the files of
+ * libkiwiauth. Nothing here is exported (kai_ names are hidden). */
+#ifndef KAI_H
+#define KAI_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kiwiauth.h"
+#include "kiwiauth-module.h"
+
+#define KAI_API __attribute__((visibility("default")))
+#define KAI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* ---- small utilities (util.c) ----------------------------------------- */
+
+/* A growable vector of owned strings. */
+struct kai_strv {
+	char **v;
+	size_t n;
+};
+enum ka_status kai_strv_add(struct kai_strv *sv, const char *s);
+int kai_strv_contains(const struct kai_strv *sv, const char *s);
+void kai_strv_clear(struct kai_strv *sv);
+enum ka_status kai_strv_addf(struct kai_strv *sv, const char *fmt, ...)
+	KAI_PRINTF(2, 3);
+
+char *kai_strdup(const char *s);	/* NULL-safe */
+char *kai_asprintf(const char *fmt, ...) KAI_PRINTF(1, 2);
+/* 1 if s holds a byte < 0x20 or 0x7f. */
+int kai_has_ctl(const char *s);
+/* Identifier: [A-Za-z][A-Za-z0-9_-]*, at most 64 bytes. */
+int kai_is_identifier(const char *s);
+int64_t kai_now(void);		/* wall clock, UTC seconds */
+
+/* Set err unless it already holds an error (first error wins). */
+void kai_error_set(ka_error *err, enum ka_status code, const char *fmt, ...)
+	KAI_PRINTF(3, 4);
+void kai_error_vset(ka_error *err, enum ka_status code, const char *fmt,
+		    va_list ap);
+/* Copy src into dst unless dst already holds an error. */
+void kai_error_copy(ka_error *dst, const ka_error *src);
+
+/* ---- secure memory (secmem.c) ----------------------------------------- */
+
+void *kai_secure_alloc(size_t n);	/* zeroed; NULL on failure */
+void kai_secure_free(void *p);		/* wipes; NULL-safe */
+char *kai_secure_strdup(const char *s);
+void kai_wipe(void *p, size_t n);	/* explicit_bzero */
+
+/* ---- safe file opening (safefile.c) ----------------------------------- */
+
+enum kai_owner {
+	KAI_OWNER_ROOT,		/* system config: root only */
+	KAI_OWNER_USER,		/* user config: the effective user or root */
+};
+/* Open path with O_NOFOLLOW|O_CLOEXEC, fstat the fd, and refuse anything
+ * that is not a regular file, is writable by group or other, or has the
+ * wrong owner. On success *fd_out is an open fd. Error text says how to
+ * fix it ("chmod go-w FILE"). */
+enum ka_status kai_open_checked(const char *path, enum kai_owner owner,
+				int *fd_out, ka_error *err);
+/* Read a whole checked file (at most max bytes) into a NUL-terminated
+ * malloc'd buffer. */
+enum ka_status kai_read_checked(const char *path, enum kai_owner owner,
+				size_t max, char **out, ka_error *err);
+
+/* ---- records (record.c) ----------------------------------------------- */
+
+struct ka_record {
+	char *access_token;	/* secure memory */
+	char *refresh_token;	/* secure memory */
+	char *token_type;
+	char *account;
+	char *source;		/* module name it was loaded from */
+	struct kai_strv scopes;
+	int64_t expires_at;
+	int64_t refresh_expires_at;
+	int64_t obtained_at;
+};
+
+enum ka_status kai_record_from_json(const char *buf, size_t len,
+				    struct ka_record **out, ka_error *err);
+enum ka_status kai_record_to_json(const struct ka_record *r, char **out,
+				  size_t *len);
+enum ka_status kai_record_dup(const struct ka_record *r,
+			      struct ka_record **out);
+enum ka_status kai_record_set_source(struct ka_record *r, const char *src);
+
+/* ---- configuration (config.c) ----------------------------------------- */
+
+/* One argument of a module entry, as read from the config file. */
+struct kai_arg {
+	char *name;
+	enum ka_arg_type type;
+	char *str;		/* KA_ARG_STRING */
+	long long num;		/* KA_ARG_INT */
+	int flag;		/* KA_ARG_BOOL */
+	struct kai_strv list;	/* KA_ARG_STRING_LIST */
+	int line;
+};
+
+/* One module instance: an entry of a source stack or a refresh block. */
+struct ka_mctx {
+	struct ka_mctx_head head;	/* must stay first */
+	struct ka_ctx *ctx;
+	struct ka_service *svc;
+	char *modname;
+	enum ka_control control;	/* sources only */
+	struct kai_arg *args;
+	size_t nargs;
+	const char *file;	/* borrowed from the service */
+	int line;
+	/* Set by the loader. */
+	const struct ka_module *mod;
+	void *data;
+	int initialized;
+};
+
+struct kai_cache_entry;
+
+struct ka_service {
+	char *name;
+	char *description;
+	char *file;		/* config file it came from */
+	int line;
+	char *origin;		/* "file:line" */
+	char *error;		/* NULL when usable */
+	char *header;		/* format with exactly one %s */
+	struct kai_strv hosts;
+	struct kai_strv scopes;
+	long min_valid;
+	int locked;
+	int user;		/* 1 if from the user layer */
+	struct ka_mctx **sources;
+	size_t nsources;
+	struct ka_mctx *refresh;	/* or NULL */
+	/* Broker state. */
+	pthread_rwlock_t cache_lock;
+	struct kai_cache_entry *cache;
+	pthread_mutex_t flight_lock;
+};
+
+#define KAI_MIN_VALID_DEFAULT 60
+#define KAI_HEADER_DEFAULT "Authorization: Bearer %s"
+#define KAI_CONFIG_MAX (1024 * 1024)
+
+/* Read the configuration named by path (a file or a directory), or the
+ * default locations when path is NULL, into ctx->services and
+ * ctx->diags. File-level problems (unreadable, unsafe permissions, syntax)
+ * go to ctx->diags and make the call return KA_ERR_CONFIG with the first
+ * of them in err; stanza-level problems disable that service (its error
+ * is set and a diagnostic added) and do not fail the call. */
+enum ka_status kai_config_load(struct ka_ctx *ctx, const char *path,
+			       ka_error *err);
+void kai_service_free(struct ka_service *s);
+void kai_mctx_free(struct ka_mctx *m);
+/* Disable a service with a reason and record "origin: reason". */
+void kai_service_fail(struct ka_ctx *ctx, struct ka_service *s,
+		      const char *file, int line, const char *fmt, ...)
+	KAI_PRINTF(5, 6);
+const struct kai_arg *kai_mctx_arg(const struct ka_mctx *m, const char *name);
+
+/* ---- modules (loader.c, host.c) --------------------------------------- */
+
+struct kai_module {
+	char *name;
+	void *handle;
+	const struct ka_module *mod;
+	struct kai_module *next;
+};
+
+/* Load and initialise every module the services name. Failures disable
+ * the service (fail closed) and add a diagnostic. */
+void kai_loader_bind(struct ka_ctx *ctx);
+void kai_loader_unbind(struct ka_ctx *ctx);
+/* Load one module by bare name from the module directory. */
+enum ka_status kai_module_open(struct ka_ctx *ctx, const char *name,
+			       const struct ka_module **out, ka_error *err);
+
+extern const struct ka_host kai_host;
+
+/* ---- context (context.c) ---------------------------------------------- */
+
+struct ka_ctx {
+	struct ka_service **services;
+	size_t nservices;
+	struct kai_strv diags;
+	char *module_dir;
+	unsigned flags;
+	struct kai_module *modules;
+	ka_log_fn log;
+	void *log_data;
+	/* Global settings (the `global` group). */
+	char *audit_file;
+	int audit_syslog;
+};
+
+void kai_log(const struct ka_ctx *ctx, int level, const char *fmt, ...)
+	KAI_PRINTF(3, 4);
+void kai_vlog(const struct ka_ctx *ctx, int level, const char *fmt,
+	      va_list ap);
+enum ka_status kai_diag(struct ka_ctx *ctx, const char *fmt, ...)
+	KAI_PRINTF(2, 3);
+struct ka_service *kai_service_lookup(struct ka_ctx *ctx, const char *name);
+
+/* ---- broker (broker.c) ------------------------------------------------ */
+
+void kai_cache_clear(struct ka_service *s);
+
+#endif /* KAI_H */

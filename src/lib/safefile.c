@@ -1,0 +1,1 @@
+/* safefile.c: being written */

@@ -1,0 +1,1 @@
+/* secmem.c: being written */

@@ -1,0 +1,1 @@
+/* abi_major.c: being written */

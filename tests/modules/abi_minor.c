@@ -1,0 +1,1 @@
+/* abi_minor.c: being written */

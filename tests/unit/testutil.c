@@ -1,0 +1,122 @@
+/* testutil.c: helpers shared by the unit tests. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+char *tu_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *path;
+
+	if (base == NULL || *base == '\0')
+		base = "/tmp";
+	assert_true(asprintf(&path, "%s/ka-test.XXXXXX", base) > 0);
+	assert_non_null(mkdtemp(path));
+	return path;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	chmod(p, 0700);
+	return remove(p);
+}
+
+void tu_rmrf(const char *path)
+{
+	if (path != NULL)
+		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void mkparents(char *path)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) != 0)
+			assert_int_equal(errno, EEXIST);
+		*p = '/';
+	}
+}
+
+char *tu_write(const char *dir, const char *name, const char *content,
+	       mode_t mode)
+{
+	char *path;
+	FILE *f;
+
+	assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
+	mkparents(path);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(content, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, mode), 0);
+	return path;
+}
+
+static void setdir(const char *var, const char *dir, const char *sub)
+{
+	char *p;
+
+	assert_true(asprintf(&p, "%s/%s", dir, sub) > 0);
+	mkdir(p, 0700);
+	setenv(var, p, 1);
+	free(p);
+}
+
+void tu_isolate_env(const char *dir)
+{
+	setdir("HOME", dir, "home");
+	setdir("XDG_CONFIG_HOME", dir, "config");
+	setdir("XDG_STATE_HOME", dir, "state");
+	setdir("XDG_RUNTIME_DIR", dir, "run");
+	unsetenv("KIWI_AUTH_CONFIG");
+}
+
+struct ka_ctx *tu_ctx(const char *config, unsigned flags)
+{
+	struct ka_options o = { .config = config, .flags = flags };
+	struct ka_ctx *ctx = NULL;
+	ka_error err;
+	enum ka_status st;
+
+	ka_error_clear(&err);
+	st = ka_ctx_new(&o, &ctx, &err);
+	if (st != KA_OK)
+		fail_msg("ka_ctx_new(%s): %s", config, err.text);
+	return ctx;
+}
+
+int tu_contains(const char *haystack, const char *needle)
+{
+	return haystack != NULL && strstr(haystack, needle) != NULL;
+}
+
+char *tu_read(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (f == NULL)
+		return NULL;
+	FILE *m = open_memstream(&buf, &len);
+	int c;
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, m);
+	fclose(m);
+	fclose(f);
+	return buf;
+}
