@@ -1,1 +1,447 @@
-/* broker.c: being written */
+/* broker.c: the source stack (PAM control flags over NSS-like statuses),
+ * store and erase routing, and the per-service record cache. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kai.h"
+
+/* How long a record without expiry is trusted before the sources are read
+ * again (another process may have signed out). Keyring reads leak in
+ * libsecret 0.20.5, so this is minutes, not seconds. */
+#define KAI_CACHE_TTL 300
+
+struct kai_cache_entry {
+	char *account;
+	struct ka_record *rec;	/* rec->source names the module */
+	size_t src;		/* index in the stack that provided it */
+	int64_t loaded_at;
+	struct kai_cache_entry *next;
+};
+
+static void entry_free(struct kai_cache_entry *e)
+{
+	if (e == NULL)
+		return;
+	free(e->account);
+	ka_record_free(e->rec);
+	free(e);
+}
+
+void kai_cache_clear(struct ka_service *s)
+{
+	struct kai_cache_entry *e, *next;
+
+	for (e = s->cache; e != NULL; e = next) {
+		next = e->next;
+		entry_free(e);
+	}
+	s->cache = NULL;
+}
+
+/* Caller holds cache_lock. */
+static struct kai_cache_entry *cache_find(struct ka_service *s,
+					  const char *account)
+{
+	for (struct kai_cache_entry *e = s->cache; e != NULL; e = e->next)
+		if (strcmp(e->account, account) == 0)
+			return e;
+	return NULL;
+}
+
+static int entry_fresh(const struct ka_service *s,
+		       const struct kai_cache_entry *e, int64_t now)
+{
+	if (now - e->loaded_at >= KAI_CACHE_TTL || now < e->loaded_at)
+		return 0;
+	return e->rec->expires_at == 0 ||
+	       now < e->rec->expires_at - s->min_valid;
+}
+
+static void cache_drop(struct ka_service *s, const char *account)
+{
+	struct kai_cache_entry **pp, *e;
+
+	pthread_rwlock_wrlock(&s->cache_lock);
+	for (pp = &s->cache; (e = *pp) != NULL; pp = &e->next) {
+		if (strcmp(e->account, account) == 0) {
+			*pp = e->next;
+			entry_free(e);
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&s->cache_lock);
+}
+
+/* Cache a copy of rec (best effort: a failure only costs a later read). */
+static void cache_put(struct ka_service *s, const char *account,
+		      const struct ka_record *rec, size_t src)
+{
+	struct kai_cache_entry *e = calloc(1, sizeof(*e));
+
+	if (e == NULL || (e->account = strdup(account)) == NULL ||
+	    kai_record_dup(rec, &e->rec) != KA_OK) {
+		entry_free(e);
+		return;
+	}
+	e->src = src;
+	e->loaded_at = kai_now();
+	cache_drop(s, account);
+	pthread_rwlock_wrlock(&s->cache_lock);
+	e->next = s->cache;
+	s->cache = e;
+	pthread_rwlock_unlock(&s->cache_lock);
+}
+
+/* A copy of a fresh cached record, or NULL. */
+static struct ka_record *cache_get(struct ka_service *s, const char *account,
+				   size_t *src)
+{
+	struct kai_cache_entry *e;
+	struct ka_record *copy = NULL;
+
+	pthread_rwlock_rdlock(&s->cache_lock);
+	e = cache_find(s, account);
+	if (e != NULL && entry_fresh(s, e, kai_now()) &&
+	    kai_record_dup(e->rec, &copy) == KA_OK && src != NULL)
+		*src = e->src;
+	pthread_rwlock_unlock(&s->cache_lock);
+	return copy;
+}
+
+/* ---- checks shared by every entry point --------------------------------- */
+
+static enum ka_status usable(struct ka_ctx *ctx, const char *service,
+			     const char **account, struct ka_service **out,
+			     ka_error *err)
+{
+	struct ka_service *s;
+
+	*out = NULL;
+	if (*account == NULL)
+		*account = KA_ACCOUNT_DEFAULT;
+	if (**account == '\0' || kai_has_ctl(*account) ||
+	    strlen(*account) > 256) {
+		kai_error_set(err, KA_ERR_INVALID,
+			      "account names must be 1 to 256 printable bytes");
+		return KA_ERR_INVALID;
+	}
+	s = service != NULL ? kai_service_lookup(ctx, service) : NULL;
+	if (s == NULL) {
+		kai_error_set(err, KA_ERR_NO_SERVICE,
+			      "no service '%s' in the configuration; run "
+			      "'kiwi-auth services' to list them",
+			      service != NULL && !kai_has_ctl(service) ? service : "?");
+		return KA_ERR_NO_SERVICE;
+	}
+	if (s->error != NULL) {
+		kai_error_set(err, KA_ERR_CONFIG,
+			      "service '%s' is disabled by a configuration "
+			      "error: %s", s->name, s->error);
+		return KA_ERR_CONFIG;
+	}
+	*out = s;
+	return KA_OK;
+}
+
+static void not_signed_in(const struct ka_service *s, const char *account,
+			  ka_error *err)
+{
+	int dflt = strcmp(account, KA_ACCOUNT_DEFAULT) == 0;
+
+	kai_error_set(err, KA_ERR_NOT_FOUND,
+		      "not signed in to %s%s%s%s: run 'kiwi-auth %s %s%s%s'",
+		      s->name, dflt ? "" : " (account ", dflt ? "" : account,
+		      dflt ? "" : ")",
+		      s->refresh != NULL ? "signin" : "token set", s->name,
+		      dflt ? "" : " --account ", dflt ? "" : account);
+	err->auth_required = 1;
+}
+
+/* ---- the source stack ------------------------------------------------- */
+
+static enum ka_status normalize(enum ka_status st)
+{
+	switch (st) {
+	case KA_OK:
+	case KA_ERR_NOT_FOUND:
+	case KA_ERR_UNAVAILABLE:
+	case KA_ERR_TRY_AGAIN:
+	case KA_ERR_NOMEM:
+		return st;
+	default:
+		return KA_ERR_UNAVAILABLE;
+	}
+}
+
+/* Walk the stack as Linux-PAM walks an auth stack:
+ *  - sufficient: a record here ends the walk with success unless a
+ *    required source already failed; a failure here is ignored;
+ *  - required: a failure is remembered and the walk goes on, so the
+ *    result is a failure;
+ *  - requisite: a failure ends the walk at once with that failure;
+ *  - optional: matters only when nothing else decided.
+ * The record returned is the first one found. Once one is found, only
+ * required and requisite sources are still consulted (they may fail it).
+ * A failure that is not "not found" (locked keyring, bad permissions) is
+ * reported in preference to "not signed in", so the user fixes the
+ * right thing. */
+static enum ka_status stack_load(struct ka_service *s, const char *account,
+				 struct ka_record **out, size_t *src,
+				 ka_error *err)
+{
+	struct ka_record *rec = NULL;
+	ka_error decisive, other;
+	enum ka_status dst = KA_OK, ost = KA_OK;
+
+	*out = NULL;
+	ka_error_clear(&decisive);
+	ka_error_clear(&other);
+	for (size_t i = 0; i < s->nsources; i++) {
+		struct ka_mctx *m = s->sources[i];
+		struct ka_record *r = NULL;
+		enum ka_control c = m->control;
+		ka_error e;
+		enum ka_status st;
+
+		if (rec != NULL && (c == KA_CONTROL_SUFFICIENT ||
+				    c == KA_CONTROL_OPTIONAL))
+			continue;
+		ka_error_clear(&e);
+		st = normalize(m->mod->source->load(m, s->name, account, &r, &e));
+		if (st == KA_OK && r == NULL)
+			st = KA_ERR_UNAVAILABLE;
+		if (st == KA_ERR_NOMEM) {
+			ka_record_free(r);
+			ka_record_free(rec);
+			kai_error_set(err, st, "out of memory");
+			return st;
+		}
+		if (st == KA_OK) {
+			if (rec == NULL && kai_record_set_source(r, m->modname) == KA_OK &&
+			    ka_record_set_account(r, account) == KA_OK) {
+				rec = r;
+				*src = i;
+			} else {
+				ka_record_free(r);
+			}
+			if (c == KA_CONTROL_SUFFICIENT && dst == KA_OK)
+				break;
+			continue;
+		}
+		if (e.code == KA_OK)
+			kai_error_set(&e, st, "source '%s' failed: %s",
+				      m->modname, ka_strerror(st));
+		if (st != KA_ERR_NOT_FOUND && ost == KA_OK) {
+			ost = st;
+			other = e;
+		}
+		if (c == KA_CONTROL_REQUIRED || c == KA_CONTROL_REQUISITE) {
+			if (dst == KA_OK) {
+				dst = st;
+				decisive = e;
+			}
+			if (c == KA_CONTROL_REQUISITE)
+				break;
+		}
+	}
+	if (dst == KA_OK && rec != NULL) {
+		*out = rec;
+		return KA_OK;
+	}
+	ka_record_free(rec);
+	if (dst == KA_OK || dst == KA_ERR_NOT_FOUND) {
+		if (ost != KA_OK) {
+			kai_error_copy(err, &other);
+			return ost;
+		}
+		not_signed_in(s, account, err);
+		return KA_ERR_NOT_FOUND;
+	}
+	kai_error_copy(err, &decisive);
+	return dst;
+}
+
+KAI_API enum ka_status ka_load(struct ka_ctx *ctx, const char *service,
+			       const char *account, struct ka_record **out,
+			       ka_error *err)
+{
+	struct ka_service *s;
+	struct ka_record *rec = NULL;
+	enum ka_status st;
+	size_t src = 0;
+
+	*out = NULL;
+	if ((st = usable(ctx, service, &account, &s, err)) != KA_OK)
+		return st;
+	if ((*out = cache_get(s, account, NULL)) != NULL)
+		return KA_OK;
+	/* Single flight: threads that miss together read the sources once. */
+	pthread_mutex_lock(&s->flight_lock);
+	if ((*out = cache_get(s, account, NULL)) != NULL) {
+		pthread_mutex_unlock(&s->flight_lock);
+		return KA_OK;
+	}
+	st = stack_load(s, account, &rec, &src, err);
+	if (st == KA_OK)
+		cache_put(s, account, rec, src);
+	pthread_mutex_unlock(&s->flight_lock);
+	if (st == KA_OK)
+		*out = rec;
+	return st;
+}
+
+static int writable(const struct ka_mctx *m)
+{
+	return m->mod != NULL && m->mod->source->store != NULL;
+}
+
+/* Where a record for (s, account) goes: the source that holds the current
+ * one if it can be written, else the first writable source. */
+static struct ka_mctx *store_target(struct ka_service *s, const char *account)
+{
+	struct ka_record *cur = NULL;
+	ka_error ignored;
+	size_t src = 0;
+
+	cur = cache_get(s, account, &src);
+	if (cur == NULL) {
+		ka_error_clear(&ignored);
+		if (stack_load(s, account, &cur, &src, &ignored) != KA_OK)
+			cur = NULL;
+	}
+	ka_record_free(cur);
+	if (cur != NULL && writable(s->sources[src]))
+		return s->sources[src];
+	for (size_t i = 0; i < s->nsources; i++)
+		if (writable(s->sources[i]))
+			return s->sources[i];
+	return NULL;
+}
+
+static size_t index_of(const struct ka_service *s, const struct ka_mctx *m)
+{
+	size_t i = 0;
+
+	while (i < s->nsources && s->sources[i] != m)
+		i++;
+	return i;
+}
+
+KAI_API enum ka_status ka_store(struct ka_ctx *ctx, const char *service,
+				const char *account, const struct ka_record *r,
+				ka_error *err)
+{
+	struct ka_service *s;
+	struct ka_record *copy = NULL;
+	struct ka_mctx *m;
+	enum ka_status st;
+
+	if ((st = usable(ctx, service, &account, &s, err)) != KA_OK)
+		return st;
+	if (r == NULL || (r->access_token == NULL && r->refresh_token == NULL)) {
+		kai_error_set(err, KA_ERR_INVALID,
+			      "a record to store needs an access or refresh token");
+		return KA_ERR_INVALID;
+	}
+	if ((st = kai_record_dup(r, &copy)) != KA_OK ||
+	    (st = ka_record_set_account(copy, account)) != KA_OK)
+		goto out;
+	pthread_mutex_lock(&s->flight_lock);
+	m = store_target(s, account);
+	if (m == NULL) {
+		kai_error_set(err, KA_ERR_READ_ONLY,
+			      "service '%s' has no writable source (env and exec "
+			      "are read-only): add a file or keyring source to "
+			      "its stanza", s->name);
+		st = KA_ERR_READ_ONLY;
+	} else {
+		if (copy->obtained_at == 0)
+			copy->obtained_at = kai_now();
+		st = m->mod->source->store(m, s->name, account, copy, err);
+		if (st == KA_OK && kai_record_set_source(copy, m->modname) == KA_OK)
+			cache_put(s, account, copy, index_of(s, m));
+		else
+			cache_drop(s, account);
+	}
+	pthread_mutex_unlock(&s->flight_lock);
+	if (st != KA_OK && err != NULL && err->code == KA_OK)
+		kai_error_set(err, st, "storing the record for %s failed: %s",
+			      s->name, ka_strerror(st));
+out:
+	ka_record_free(copy);
+	return st;
+}
+
+KAI_API enum ka_status ka_erase(struct ka_ctx *ctx, const char *service,
+				const char *account, unsigned *erased,
+				ka_error *err)
+{
+	struct ka_service *s;
+	enum ka_status st, first = KA_OK;
+	unsigned n = 0;
+
+	if (erased != NULL)
+		*erased = 0;
+	if ((st = usable(ctx, service, &account, &s, err)) != KA_OK)
+		return st;
+	pthread_mutex_lock(&s->flight_lock);
+	cache_drop(s, account);
+	/* Every writable source is tried, even after a failure. */
+	for (size_t i = 0; i < s->nsources; i++) {
+		struct ka_mctx *m = s->sources[i];
+
+		if (!writable(m) || m->mod->source->erase == NULL)
+			continue;
+		st = m->mod->source->erase(m, s->name, account, err);
+		if (st == KA_OK)
+			n++;
+		else if (st != KA_ERR_NOT_FOUND && first == KA_OK)
+			first = st;
+	}
+	pthread_mutex_unlock(&s->flight_lock);
+	if (erased != NULL)
+		*erased = n;
+	return first;
+}
+
+static void collect(const char *account, void *data)
+{
+	struct kai_strv *sv = data;
+
+	if (account != NULL && !kai_strv_contains(sv, account))
+		kai_strv_add(sv, account);
+}
+
+KAI_API enum ka_status ka_accounts(struct ka_ctx *ctx, const char *service,
+				   ka_account_fn fn, void *data, ka_error *err)
+{
+	struct kai_strv accounts = { 0 };
+	const char *dflt = NULL;
+	struct ka_service *s;
+	enum ka_status st, first = KA_OK;
+	int listed = 0;
+
+	if ((st = usable(ctx, service, &dflt, &s, err)) != KA_OK)
+		return st;
+	for (size_t i = 0; i < s->nsources; i++) {
+		struct ka_mctx *m = s->sources[i];
+		ka_error e;
+
+		if (m->mod->source->list == NULL)
+			continue;
+		ka_error_clear(&e);
+		st = m->mod->source->list(m, s->name, collect, &accounts, &e);
+		if (st == KA_OK) {
+			listed = 1;
+		} else if (first == KA_OK) {
+			first = st;
+			kai_error_copy(err, &e);
+		}
+	}
+	for (size_t i = 0; i < accounts.n; i++)
+		fn(accounts.v[i], data);
+	kai_strv_clear(&accounts);
+	return listed || first == KA_OK ? KA_OK : first;
+}

@@ -1,1 +1,138 @@
-/* context.c: being written */
+/* context.c: opening and closing a context, diagnostics and logging. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kai.h"
+
+static void default_log(int level, const char *message, void *data)
+{
+	(void)data;
+	if (level <= 4)
+		fprintf(stderr, "kiwi-auth: %s\n", message);
+}
+
+void kai_vlog(const struct ka_ctx *ctx, int level, const char *fmt,
+	      va_list ap)
+{
+	char buf[1024];
+
+	if (ctx == NULL || ctx->log == NULL)
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	ctx->log(level, buf, ctx->log_data);
+	explicit_bzero(buf, sizeof(buf));
+}
+
+void kai_log(const struct ka_ctx *ctx, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kai_vlog(ctx, level, fmt, ap);
+	va_end(ap);
+}
+
+enum ka_status kai_diag(struct ka_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	enum ka_status st;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (s == NULL)
+		return KA_ERR_NOMEM;
+	st = kai_strv_add(&ctx->diags, s);
+	free(s);
+	return st;
+}
+
+KAI_API void ka_ctx_set_log(struct ka_ctx *ctx, ka_log_fn fn, void *data)
+{
+	ctx->log = fn;
+	ctx->log_data = data;
+}
+
+KAI_API size_t ka_ctx_diag_count(const struct ka_ctx *ctx)
+{
+	return ctx->diags.n;
+}
+
+KAI_API const char *ka_ctx_diag(const struct ka_ctx *ctx, size_t i)
+{
+	return i < ctx->diags.n ? ctx->diags.v[i] : NULL;
+}
+
+KAI_API void ka_ctx_free(struct ka_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	kai_loader_unbind(ctx);
+	for (size_t i = 0; i < ctx->nservices; i++)
+		kai_service_free(ctx->services[i]);
+	free(ctx->services);
+	kai_strv_clear(&ctx->diags);
+	free(ctx->module_dir);
+	free(ctx->audit_file);
+	free(ctx);
+}
+
+static const char *module_dir(const struct ka_options *opts)
+{
+	const char *env;
+
+	if (opts != NULL && opts->module_dir != NULL)
+		return opts->module_dir;
+	env = getenv("KIWI_AUTH_MODULE_DIR");
+	if (env != NULL && *env != '\0')
+		return env;
+	return KA_MODULEDIR;
+}
+
+KAI_API enum ka_status ka_ctx_new(const struct ka_options *opts,
+				  struct ka_ctx **out, ka_error *err)
+{
+	struct ka_ctx *ctx;
+	enum ka_status st;
+	ka_error cerr;
+
+	*out = NULL;
+	ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL)
+		return KA_ERR_NOMEM;
+	ctx->log = default_log;
+	ctx->flags = opts != NULL ? opts->flags : 0;
+	ctx->module_dir = strdup(module_dir(opts));
+	if (ctx->module_dir == NULL) {
+		st = KA_ERR_NOMEM;
+		goto out;
+	}
+	ka_error_clear(&cerr);
+	st = kai_config_load(ctx, opts != NULL ? opts->config : NULL, &cerr);
+	if (st == KA_ERR_NOMEM)
+		goto out;
+	if (!(ctx->flags & KA_CTX_NO_MODULES))
+		kai_loader_bind(ctx);
+	if (st == KA_OK && ctx->diags.n > 0) {
+		kai_error_set(&cerr, KA_ERR_CONFIG, "%s%s", ctx->diags.v[0],
+			      ctx->diags.n > 1 ? " (and more: run 'kiwi-auth check')" : "");
+		st = KA_ERR_CONFIG;
+	}
+	if (st != KA_OK && !(ctx->flags & KA_CTX_LENIENT)) {
+		kai_error_copy(err, &cerr);
+		goto out;
+	}
+	*out = ctx;
+	ctx = NULL;
+	st = KA_OK;
+out:
+	if (st == KA_ERR_NOMEM)
+		kai_error_set(err, st, "out of memory");
+	ka_ctx_free(ctx);
+	return st;
+}

@@ -1,1 +1,130 @@
-/* host.c: being written */
+/* host.c: the host table: what the library offers its modules. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "kai.h"
+
+static const char *h_service(const struct ka_mctx *m)
+{
+	return m->svc->name;
+}
+
+static const char *h_arg_string(const struct ka_mctx *m, const char *name)
+{
+	const struct kai_arg *a = kai_mctx_arg(m, name);
+
+	return a != NULL && a->type == KA_ARG_STRING ? a->str : NULL;
+}
+
+static int h_arg_int(const struct ka_mctx *m, const char *name,
+		     long long *out)
+{
+	const struct kai_arg *a = kai_mctx_arg(m, name);
+
+	if (a == NULL || a->type != KA_ARG_INT)
+		return 0;
+	*out = a->num;
+	return 1;
+}
+
+static int h_arg_bool(const struct ka_mctx *m, const char *name, int *out)
+{
+	const struct kai_arg *a = kai_mctx_arg(m, name);
+
+	if (a == NULL || a->type != KA_ARG_BOOL)
+		return 0;
+	*out = a->flag;
+	return 1;
+}
+
+static size_t h_arg_list_count(const struct ka_mctx *m, const char *name)
+{
+	const struct kai_arg *a = kai_mctx_arg(m, name);
+
+	return a != NULL && a->type == KA_ARG_STRING_LIST ? a->list.n : 0;
+}
+
+static const char *h_arg_list_at(const struct ka_mctx *m, const char *name,
+				 size_t i)
+{
+	const struct kai_arg *a = kai_mctx_arg(m, name);
+
+	if (a == NULL || a->type != KA_ARG_STRING_LIST || i >= a->list.n)
+		return NULL;
+	return a->list.v[i];
+}
+
+static void h_set_data(struct ka_mctx *m, void *data)
+{
+	m->data = data;
+}
+
+static void *h_data(const struct ka_mctx *m)
+{
+	return m->data;
+}
+
+static void h_log(const struct ka_mctx *m, int level, const char *fmt, ...)
+{
+	char buf[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	kai_log(m->ctx, level, "%s: %s: %s", m->svc->name, m->modname, buf);
+	explicit_bzero(buf, sizeof(buf));
+}
+
+static void h_error(ka_error *err, enum ka_status code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kai_error_vset(err, code, fmt, ap);
+	va_end(ap);
+}
+
+static const char *h_access_token(const struct ka_record *r)
+{
+	return r->access_token;
+}
+
+static const char *h_refresh_token(const struct ka_record *r)
+{
+	return r->refresh_token;
+}
+
+const struct ka_host kai_host = {
+	.size = sizeof(struct ka_host),
+	.service = h_service,
+	.arg_string = h_arg_string,
+	.arg_int = h_arg_int,
+	.arg_bool = h_arg_bool,
+	.arg_list_count = h_arg_list_count,
+	.arg_list_at = h_arg_list_at,
+	.set_data = h_set_data,
+	.data = h_data,
+	.log = h_log,
+	.error = h_error,
+	.secure_alloc = kai_secure_alloc,
+	.secure_free = kai_secure_free,
+	.record_new = ka_record_new,
+	.record_free = ka_record_free,
+	.record_from_json = kai_record_from_json,
+	.record_to_json = kai_record_to_json,
+	.record_access_token = h_access_token,
+	.record_refresh_token = h_refresh_token,
+	.record_set_access_token = ka_record_set_access_token,
+	.record_set_refresh_token = ka_record_set_refresh_token,
+	.record_set_token_type = ka_record_set_token_type,
+	.record_set_account = ka_record_set_account,
+	.record_add_scope = ka_record_add_scope,
+	.record_set_expires_at = ka_record_set_expires_at,
+	.record_set_refresh_expires_at = ka_record_set_refresh_expires_at,
+	.record_set_obtained_at = ka_record_set_obtained_at,
+	.record_expires_at = ka_record_expires_at,
+	.record_account = ka_record_account,
+};

@@ -1,1 +1,260 @@
-/* loader.c: being written */
+/* loader.c: find modules by bare name in the module directory, dlopen them,
+ * check their ABI, check each instance's arguments, and initialise it. */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kai.h"
+
+/* A module file must be a regular file owned by root or by us and not
+ * writable by group or others, as sudo checks its plugins. */
+static enum ka_status check_file(const char *path, ka_error *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0) {
+		kai_error_set(err, KA_ERR_MODULE, "cannot open %s: %s", path,
+			      errno == ELOOP ? "is a symbolic link" : strerror(errno));
+		return KA_ERR_MODULE;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		kai_error_set(err, KA_ERR_MODULE, "%s is not a regular file", path);
+		return KA_ERR_MODULE;
+	}
+	close(fd);
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		kai_error_set(err, KA_ERR_PERMISSION,
+			      "refusing module %s: it must be owned by root (or "
+			      "you) and not writable by group or others", path);
+		return KA_ERR_PERMISSION;
+	}
+	return KA_OK;
+}
+
+static enum ka_status check_abi(const struct ka_module *m, const char *name,
+				const char *path, ka_error *err)
+{
+	if (m->abi_major != KA_MODULE_ABI_MAJOR ||
+	    m->abi_minor > KA_MODULE_ABI_MINOR) {
+		kai_error_set(err, KA_ERR_MODULE,
+			      "module %s has ABI %u.%u, this library supports "
+			      "%u.0 to %u.%u; rebuild or update the module",
+			      path, m->abi_major, m->abi_minor,
+			      KA_MODULE_ABI_MAJOR, KA_MODULE_ABI_MAJOR,
+			      KA_MODULE_ABI_MINOR);
+		return KA_ERR_MODULE;
+	}
+	if ((m->kind != KA_MODULE_SOURCE && m->kind != KA_MODULE_REFRESH) ||
+	    m->name == NULL || strcmp(m->name, name) != 0) {
+		kai_error_set(err, KA_ERR_MODULE,
+			      "module %s does not describe itself as '%s'",
+			      path, name);
+		return KA_ERR_MODULE;
+	}
+	return KA_OK;
+}
+
+enum ka_status kai_module_open(struct ka_ctx *ctx, const char *name,
+			       const struct ka_module **out, ka_error *err)
+{
+	struct kai_module *km;
+	const struct ka_module *m;
+	enum ka_status st;
+	char *path = NULL;
+	void *h = NULL;
+
+	*out = NULL;
+	for (km = ctx->modules; km != NULL; km = km->next) {
+		if (strcmp(km->name, name) == 0) {
+			*out = km->mod;
+			return KA_OK;
+		}
+	}
+	if (!kai_is_identifier(name)) {
+		kai_error_set(err, KA_ERR_MODULE,
+			      "module name '%s' is not a bare name; modules are "
+			      "looked up only in %s", name, ctx->module_dir);
+		return KA_ERR_MODULE;
+	}
+	path = kai_asprintf("%s/%s.so", ctx->module_dir, name);
+	if (path == NULL)
+		return KA_ERR_NOMEM;
+	if (access(path, F_OK) != 0) {
+		kai_error_set(err, KA_ERR_MODULE,
+			      "no module '%s' in %s (is it installed?)", name,
+			      ctx->module_dir);
+		st = KA_ERR_MODULE;
+		goto out;
+	}
+	if ((st = check_file(path, err)) != KA_OK)
+		goto out;
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (h == NULL) {
+		kai_error_set(err, KA_ERR_MODULE, "cannot load module %s: %s",
+			      path, dlerror());
+		st = KA_ERR_MODULE;
+		goto out;
+	}
+	m = dlsym(h, "ka_module");
+	if (m == NULL) {
+		kai_error_set(err, KA_ERR_MODULE,
+			      "%s is not a kiwi-auth module (no ka_module symbol)",
+			      path);
+		st = KA_ERR_MODULE;
+		goto out;
+	}
+	if ((st = check_abi(m, name, path, err)) != KA_OK)
+		goto out;
+	km = calloc(1, sizeof(*km));
+	if (km == NULL || (km->name = strdup(name)) == NULL) {
+		free(km);
+		st = KA_ERR_NOMEM;
+		goto out;
+	}
+	km->handle = h;
+	km->mod = m;
+	km->next = ctx->modules;
+	ctx->modules = km;
+	h = NULL;
+	*out = m;
+out:
+	if (h != NULL)
+		dlclose(h);
+	free(path);
+	return st;
+}
+
+static const char *type_name(enum ka_arg_type t)
+{
+	switch (t) {
+	case KA_ARG_STRING: return "a string";
+	case KA_ARG_INT: return "an integer";
+	case KA_ARG_BOOL: return "a boolean";
+	case KA_ARG_STRING_LIST: return "a list of strings";
+	}
+	return "?";
+}
+
+static const struct ka_arg_spec *find_spec(const struct ka_module *mod,
+					   const char *name)
+{
+	for (const struct ka_arg_spec *a = mod->args; a && a->name; a++)
+		if (strcmp(a->name, name) == 0)
+			return a;
+	return NULL;
+}
+
+/* Check one instance's arguments against its module's table. */
+static int check_args(struct ka_ctx *ctx, struct ka_mctx *m)
+{
+	const struct ka_module *mod = m->mod;
+
+	for (size_t i = 0; i < m->nargs; i++) {
+		const struct kai_arg *a = &m->args[i];
+		const struct ka_arg_spec *spec = find_spec(mod, a->name);
+
+		if (spec == NULL) {
+			kai_service_fail(ctx, m->svc, m->file, a->line,
+					 "module '%s' takes no argument '%s'",
+					 m->modname, a->name);
+			return 0;
+		}
+		if (spec->type != a->type) {
+			kai_service_fail(ctx, m->svc, m->file, a->line,
+					 "argument '%s' of module '%s' must be %s",
+					 a->name, m->modname, type_name(spec->type));
+			return 0;
+		}
+	}
+	for (const struct ka_arg_spec *s = mod->args; s && s->name; s++) {
+		if (s->required && kai_mctx_arg(m, s->name) == NULL) {
+			kai_service_fail(ctx, m->svc, m->file, m->line,
+					 "module '%s' needs argument '%s'",
+					 m->modname, s->name);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Open, check and initialise one instance; 0 disables the service. */
+static int bind_one(struct ka_ctx *ctx, struct ka_mctx *m, int refresh)
+{
+	const struct ka_module *mod = NULL;
+	ka_error err;
+
+	ka_error_clear(&err);
+	if (kai_module_open(ctx, m->modname, &mod, &err) != KA_OK) {
+		kai_service_fail(ctx, m->svc, m->file, m->line, "%s", err.text);
+		return 0;
+	}
+	if ((!refresh && (mod->kind != KA_MODULE_SOURCE || mod->source == NULL ||
+			  mod->source->load == NULL)) ||
+	    (refresh && (mod->kind != KA_MODULE_REFRESH || mod->refresh == NULL))) {
+		kai_service_fail(ctx, m->svc, m->file, m->line,
+				 "module '%s' is not a %s module", m->modname,
+				 refresh ? "refresh" : "source");
+		return 0;
+	}
+	m->mod = mod;
+	if (!check_args(ctx, m))
+		return 0;
+	if (mod->init != NULL && mod->init(m, &kai_host, &err) != KA_OK) {
+		kai_service_fail(ctx, m->svc, m->file, m->line,
+				 "module '%s': %s", m->modname,
+				 err.text[0] ? err.text : "initialisation failed");
+		return 0;
+	}
+	m->initialized = 1;
+	return 1;
+}
+
+void kai_loader_bind(struct ka_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nservices; i++) {
+		struct ka_service *s = ctx->services[i];
+		int ok = s->error == NULL;
+
+		for (size_t j = 0; ok && j < s->nsources; j++)
+			ok = bind_one(ctx, s->sources[j], 0);
+		if (ok && s->refresh != NULL)
+			bind_one(ctx, s->refresh, 1);
+	}
+}
+
+static void unbind_mctx(struct ka_mctx *m)
+{
+	if (m != NULL && m->initialized && m->mod->fini != NULL)
+		m->mod->fini(m, &kai_host);
+	if (m != NULL)
+		m->initialized = 0;
+}
+
+void kai_loader_unbind(struct ka_ctx *ctx)
+{
+	struct kai_module *km, *next;
+
+	for (size_t i = 0; i < ctx->nservices; i++) {
+		struct ka_service *s = ctx->services[i];
+
+		for (size_t j = 0; j < s->nsources; j++)
+			unbind_mctx(s->sources[j]);
+		unbind_mctx(s->refresh);
+	}
+	for (km = ctx->modules; km != NULL; km = next) {
+		next = km->next;
+		dlclose(km->handle);
+		free(km->name);
+		free(km);
+	}
+	ctx->modules = NULL;
+}

@@ -1,1 +1,125 @@
-/* safefile.c: being written */
+/* safefile.c: open a config file safely and check the fd we read, not the
+ * path: regular file, right owner, not writable by group or other. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kai.h"
+
+static int owner_ok(uid_t uid, enum kai_owner owner)
+{
+	if (uid == 0)
+		return 1;
+	return owner == KAI_OWNER_USER && uid == geteuid();
+}
+
+enum ka_status kai_open_checked(const char *path, enum kai_owner owner,
+				int *fd_out, ka_error *err)
+{
+	struct stat st;
+	int fd;
+
+	*fd_out = -1;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ELOOP) {
+			kai_error_set(err, KA_ERR_PERMISSION,
+				      "%s: is a symbolic link; config files must be "
+				      "regular files (replace the link with the file)",
+				      path);
+			return KA_ERR_PERMISSION;
+		}
+		kai_error_set(err, errno == ENOENT ? KA_ERR_CONFIG : KA_ERR_IO,
+			      "%s: cannot open: %s", path, strerror(errno));
+		return errno == ENOENT ? KA_ERR_CONFIG : KA_ERR_IO;
+	}
+	if (fstat(fd, &st) != 0) {
+		kai_error_set(err, KA_ERR_IO, "%s: cannot stat: %s", path,
+			      strerror(errno));
+		close(fd);
+		return KA_ERR_IO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		kai_error_set(err, KA_ERR_PERMISSION,
+			      "%s: not a regular file", path);
+		close(fd);
+		return KA_ERR_PERMISSION;
+	}
+	if (!owner_ok(st.st_uid, owner)) {
+		kai_error_set(err, KA_ERR_PERMISSION,
+			      "%s: owned by uid %u, must be owned by %s; run "
+			      "'chown %s %s'", path, (unsigned)st.st_uid,
+			      owner == KAI_OWNER_ROOT ? "root" : "you or root",
+			      owner == KAI_OWNER_ROOT ? "root" : "\"$(id -u)\"",
+			      path);
+		close(fd);
+		return KA_ERR_PERMISSION;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		kai_error_set(err, KA_ERR_PERMISSION,
+			      "%s: writable by group or others (mode %04o); run "
+			      "'chmod go-w %s'", path,
+			      (unsigned)(st.st_mode & 07777), path);
+		close(fd);
+		return KA_ERR_PERMISSION;
+	}
+	*fd_out = fd;
+	return KA_OK;
+}
+
+enum ka_status kai_read_checked(const char *path, enum kai_owner owner,
+				size_t max, char **out, ka_error *err)
+{
+	enum ka_status st;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd;
+
+	*out = NULL;
+	st = kai_open_checked(path, owner, &fd, err);
+	if (st != KA_OK)
+		return st;
+	buf = malloc(max + 1);
+	if (buf == NULL) {
+		st = KA_ERR_NOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, max + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			kai_error_set(err, KA_ERR_IO, "%s: read failed: %s",
+				      path, strerror(errno));
+			st = KA_ERR_IO;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			kai_error_set(err, KA_ERR_CONFIG,
+				      "%s: larger than %zu bytes", path, max);
+			st = KA_ERR_CONFIG;
+			goto out;
+		}
+	}
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) != NULL) {
+		kai_error_set(err, KA_ERR_CONFIG, "%s: contains a NUL byte",
+			      path);
+		st = KA_ERR_CONFIG;
+		goto out;
+	}
+	*out = buf;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return st;
+}

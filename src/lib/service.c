@@ -1,1 +1,128 @@
-/* service.c: being written */
+/* service.c: read-only accessors of configured services. */
+#include "config.h"
+
+#include <string.h>
+
+#include "kai.h"
+
+KAI_API size_t ka_service_count(const struct ka_ctx *ctx)
+{
+	return ctx->nservices;
+}
+
+KAI_API const struct ka_service *ka_service_at(const struct ka_ctx *ctx,
+					       size_t i)
+{
+	return i < ctx->nservices ? ctx->services[i] : NULL;
+}
+
+KAI_API const struct ka_service *ka_service_find(const struct ka_ctx *ctx,
+						 const char *name)
+{
+	for (size_t i = 0; name != NULL && i < ctx->nservices; i++)
+		if (strcmp(ctx->services[i]->name, name) == 0)
+			return ctx->services[i];
+	return NULL;
+}
+
+struct ka_service *kai_service_lookup(struct ka_ctx *ctx, const char *name)
+{
+	return (struct ka_service *)ka_service_find(ctx, name);
+}
+
+KAI_API const char *ka_control_name(enum ka_control control)
+{
+	switch (control) {
+	case KA_CONTROL_REQUIRED: return "required";
+	case KA_CONTROL_REQUISITE: return "requisite";
+	case KA_CONTROL_SUFFICIENT: return "sufficient";
+	case KA_CONTROL_OPTIONAL: return "optional";
+	}
+	return "unknown";
+}
+
+KAI_API const char *ka_service_name(const struct ka_service *s)
+{
+	return s->name;
+}
+
+KAI_API const char *ka_service_description(const struct ka_service *s)
+{
+	return s->description;
+}
+
+KAI_API const char *ka_service_origin(const struct ka_service *s)
+{
+	return s->origin;
+}
+
+KAI_API const char *ka_service_error(const struct ka_service *s)
+{
+	return s->error;
+}
+
+KAI_API size_t ka_service_host_count(const struct ka_service *s)
+{
+	return s->hosts.n;
+}
+
+KAI_API const char *ka_service_host(const struct ka_service *s, size_t i)
+{
+	return i < s->hosts.n ? s->hosts.v[i] : NULL;
+}
+
+KAI_API size_t ka_service_scope_count(const struct ka_service *s)
+{
+	return s->scopes.n;
+}
+
+KAI_API const char *ka_service_scope(const struct ka_service *s, size_t i)
+{
+	return i < s->scopes.n ? s->scopes.v[i] : NULL;
+}
+
+KAI_API const char *ka_service_header(const struct ka_service *s)
+{
+	return s->header != NULL ? s->header : KAI_HEADER_DEFAULT;
+}
+
+KAI_API long ka_service_min_valid(const struct ka_service *s)
+{
+	return s->min_valid;
+}
+
+KAI_API int ka_service_locked(const struct ka_service *s)
+{
+	return s->locked;
+}
+
+KAI_API size_t ka_service_source_count(const struct ka_service *s)
+{
+	return s->nsources;
+}
+
+KAI_API const char *ka_service_source_module(const struct ka_service *s,
+					     size_t i)
+{
+	return i < s->nsources ? s->sources[i]->modname : NULL;
+}
+
+KAI_API enum ka_control ka_service_source_control(const struct ka_service *s,
+						  size_t i)
+{
+	return i < s->nsources ? s->sources[i]->control : KA_CONTROL_REQUIRED;
+}
+
+KAI_API int ka_service_source_writable(const struct ka_service *s, size_t i)
+{
+	const struct ka_module *m;
+
+	if (i >= s->nsources || (m = s->sources[i]->mod) == NULL)
+		return 0;
+	return m->source != NULL && m->source->store != NULL;
+}
+
+KAI_API const char *ka_service_refresh_module(const struct ka_service *s)
+{
+	return s->refresh != NULL ? s->refresh->modname : NULL;
+}

@@ -1,1 +1,106 @@
-/* util.c: being written */
+/* util.c: string vectors, formatting and small checks used everywhere. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kai.h"
+
+enum ka_status kai_strv_add(struct kai_strv *sv, const char *s)
+{
+	char **v;
+	char *copy = strdup(s);
+
+	if (copy == NULL)
+		return KA_ERR_NOMEM;
+	v = realloc(sv->v, (sv->n + 2) * sizeof(*v));
+	if (v == NULL) {
+		free(copy);
+		return KA_ERR_NOMEM;
+	}
+	v[sv->n++] = copy;
+	v[sv->n] = NULL;
+	sv->v = v;
+	return KA_OK;
+}
+
+enum ka_status kai_strv_addf(struct kai_strv *sv, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	enum ka_status st;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return KA_ERR_NOMEM;
+	st = kai_strv_add(sv, s);
+	free(s);
+	return st;
+}
+
+int kai_strv_contains(const struct kai_strv *sv, const char *s)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (strcmp(sv->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+void kai_strv_clear(struct kai_strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = 0;
+}
+
+char *kai_strdup(const char *s)
+{
+	return s == NULL ? NULL : strdup(s);
+}
+
+char *kai_asprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return n < 0 ? NULL : s;
+}
+
+int kai_has_ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return 1;
+	return 0;
+}
+
+int kai_is_identifier(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
+		return 0;
+	for (; *s; s++, n++) {
+		unsigned char c = (unsigned char)*s;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return 0;
+	}
+	return n <= 64;
+}
+
+int64_t kai_now(void)
+{
+	return (int64_t)time(NULL);
+}
