@@ -445,3 +445,58 @@ KAI_API enum ka_status ka_accounts(struct ka_ctx *ctx, const char *service,
 	kai_strv_clear(&accounts);
 	return listed || first == KA_OK ? KA_OK : first;
 }
+
+static int usable_now(const struct ka_service *s, const struct ka_record *r,
+		      int64_t now)
+{
+	return r->access_token != NULL &&
+	       (r->expires_at == 0 || now < r->expires_at - s->min_valid);
+}
+
+static void expired(const struct ka_service *s, const char *account,
+		    ka_error *err)
+{
+	int dflt = strcmp(account, KA_ACCOUNT_DEFAULT) == 0;
+
+	kai_error_set(err, KA_ERR_EXPIRED,
+		      "the token for %s%s%s%s has expired or expires within "
+		      "%ld s: run 'kiwi-auth %s %s%s%s'", s->name,
+		      dflt ? "" : " (account ", dflt ? "" : account,
+		      dflt ? "" : ")", s->min_valid,
+		      s->refresh != NULL ? "signin" : "token set", s->name,
+		      dflt ? "" : " --account ", dflt ? "" : account);
+	err->auth_required = 1;
+}
+
+enum ka_status kai_with_record(struct ka_ctx *ctx, const char *service,
+			       const char *account, kai_record_fn fn,
+			       void *data, ka_error *err)
+{
+	struct ka_service *s;
+	struct kai_cache_entry *e;
+	struct ka_record *rec = NULL;
+	enum ka_status st;
+	int64_t now = kai_now();
+
+	if ((st = usable(ctx, service, &account, &s, err)) != KA_OK)
+		return st;
+	pthread_rwlock_rdlock(&s->cache_lock);
+	e = cache_find(s, account);
+	if (e != NULL && entry_fresh(s, e, now) && usable_now(s, e->rec, now)) {
+		st = fn(s, e->rec, data, err);
+		pthread_rwlock_unlock(&s->cache_lock);
+		return st;
+	}
+	pthread_rwlock_unlock(&s->cache_lock);
+	st = ka_load(ctx, service, account, &rec, err);
+	if (st != KA_OK)
+		return st;
+	if (usable_now(s, rec, kai_now()))
+		st = fn(s, rec, data, err);
+	else if (rec->access_token == NULL)
+		not_signed_in(s, account, err), st = KA_ERR_NOT_FOUND;
+	else
+		expired(s, account, err), st = KA_ERR_EXPIRED;
+	ka_record_free(rec);
+	return st;
+}

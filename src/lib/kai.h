@@ -210,4 +210,18 @@ struct ka_service *kai_service_lookup(struct ka_ctx *ctx, const char *name);
 
 void kai_cache_clear(struct ka_service *s);
 
+/* Call fn with a usable record of (service, account), borrowed for the
+ * duration of the call only. On a cache hit fn runs under the service's
+ * read lock, with no copy and no allocation (the executor's hot path);
+ * on a miss the source stack is walked first. A record that is expired or
+ * inside the service's min_valid window is never passed to fn: the call
+ * fails with KA_ERR_EXPIRED (auth_required set) until refresh modules
+ * exist. account NULL means KA_ACCOUNT_DEFAULT. */
+typedef enum ka_status (*kai_record_fn)(const struct ka_service *s,
+					const struct ka_record *r, void *data,
+					ka_error *err);
+enum ka_status kai_with_record(struct ka_ctx *ctx, const char *service,
+			       const char *account, kai_record_fn fn,
+			       void *data, ka_error *err);
+
 #endif /* KAI_H */

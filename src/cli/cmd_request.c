@@ -1,0 +1,4 @@
+/* cmd_request.c: being written */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif

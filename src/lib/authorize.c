@@ -1,0 +1,1 @@
+/* authorize.c: being written */
