@@ -1,2 +1,359 @@
+/* test_broker.c: the source stack's PAM control flags, the cache, single
+ * flight, store routing and erase, through the test_counting module
+ * (which appends one line per call to its counter file). */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "testutil.h"
-int main(void) { return 77; }
+#include "kai.h"
+
+struct fixture {
+	char *dir;
+	char *conf;
+	char *counter[2];
+	struct ka_ctx *ctx;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->dir = tu_tmpdir();
+	tu_isolate_env(f->dir);
+	assert_true(asprintf(&f->counter[0], "%s/c0", f->dir) > 0);
+	assert_true(asprintf(&f->counter[1], "%s/c1", f->dir) > 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	ka_ctx_free(f->ctx);
+	tu_rmrf(f->dir);
+	free(f->dir);
+	free(f->conf);
+	free(f->counter[0]);
+	free(f->counter[1]);
+	free(f);
+	return 0;
+}
+
+/* Count lines starting with op in a counter file. */
+static int calls(const char *path, const char *op)
+{
+	char *text = tu_read(path);
+	int n = 0;
+	size_t len = strlen(op);
+
+	for (char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
+		if (strncmp(p, op, len) == 0 && p[len] == ' ')
+			n++;
+	free(text);
+	return n;
+}
+
+/* A service "svc" whose stack is two counting sources. */
+static void two_sources(struct fixture *f, const char *c0, const char *r0,
+			const char *c1, const char *r1)
+{
+	char *text;
+
+	assert_true(asprintf(&text,
+		"svc: {\n"
+		"  hosts = [\"https://api.example.com\"];\n"
+		"  scopes = [\"svc:read\"];\n"
+		"  source = (\n"
+		"    { module = \"test_counting\"; control = \"%s\"; counter = \"%s\";"
+		" result = \"%s\"; token = \"tok-0\"; },\n"
+		"    { module = \"test_counting\"; control = \"%s\"; counter = \"%s\";"
+		" result = \"%s\"; token = \"tok-1\"; }\n"
+		"  );\n"
+		"};\n", c0, f->counter[0], r0, c1, f->counter[1], r1) > 0);
+	f->conf = tu_write(f->dir, "kiwi-auth.conf", text, 0600);
+	free(text);
+	f->ctx = tu_ctx(f->conf, 0);
+}
+
+struct stack_case {
+	const char *c0, *r0, *c1, *r1;
+	enum ka_status want;
+	const char *token;	/* expected token when found */
+	int second_called;
+};
+
+static const struct stack_case cases[] = {
+	{ "sufficient", "found", "required", "found", KA_OK, "tok-0", 0 },
+	{ "sufficient", "not_found", "required", "found", KA_OK, "tok-1", 1 },
+	{ "sufficient", "unavailable", "required", "found", KA_OK, "tok-1", 1 },
+	{ "required", "not_found", "sufficient", "found", KA_ERR_NOT_FOUND, NULL, 1 },
+	{ "required", "unavailable", "sufficient", "found", KA_ERR_UNAVAILABLE, NULL, 1 },
+	{ "requisite", "unavailable", "required", "found", KA_ERR_UNAVAILABLE, NULL, 0 },
+	{ "requisite", "found", "required", "not_found", KA_ERR_NOT_FOUND, NULL, 1 },
+	{ "required", "found", "required", "found", KA_OK, "tok-0", 1 },
+	{ "required", "found", "optional", "found", KA_OK, "tok-0", 0 },
+	{ "optional", "not_found", "optional", "found", KA_OK, "tok-1", 1 },
+	{ "optional", "unavailable", "optional", "not_found", KA_ERR_UNAVAILABLE, NULL, 1 },
+	{ "optional", "not_found", "optional", "not_found", KA_ERR_NOT_FOUND, NULL, 1 },
+	{ "required", "try_again", "optional", "found", KA_ERR_TRY_AGAIN, NULL, 1 },
+};
+
+static void control_flags(void **state)
+{
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct stack_case *c = &cases[i];
+		struct ka_record *r = NULL;
+		ka_error err;
+		enum ka_status st;
+
+		unlink(f->counter[0]);
+		unlink(f->counter[1]);
+		two_sources(f, c->c0, c->r0, c->c1, c->r1);
+		ka_error_clear(&err);
+		st = ka_load(f->ctx, "svc", NULL, &r, &err);
+		if (st != c->want)
+			fail_msg("case %zu (%s %s, %s %s): got %s, want %s (%s)", i,
+				 c->c0, c->r0, c->c1, c->r1, ka_strerror(st),
+				 ka_strerror(c->want), err.text);
+		if (c->token != NULL) {
+			assert_string_equal(r->access_token, c->token);
+			assert_string_equal(ka_record_source(r), "test_counting");
+		} else {
+			assert_null(r);
+			assert_true(err.text[0] != '\0');
+			assert_int_equal(err.auth_required,
+					 c->want == KA_ERR_NOT_FOUND);
+		}
+		assert_int_equal(calls(f->counter[0], "load"), 1);
+		assert_int_equal(calls(f->counter[1], "load"), c->second_called);
+		ka_record_free(r);
+		ka_ctx_free(f->ctx);
+		f->ctx = NULL;
+		free(f->conf);
+		f->conf = NULL;
+	}
+}
+
+static void not_signed_in_says_what_to_run(void **state)
+{
+	struct fixture *f = *state;
+	struct ka_record *r = NULL;
+	ka_error err;
+
+	two_sources(f, "optional", "not_found", "optional", "not_found");
+	ka_error_clear(&err);
+	assert_int_equal(ka_load(f->ctx, "svc", "work", &r, &err),
+			 KA_ERR_NOT_FOUND);
+	assert_string_equal(err.text, "not signed in to svc (account work): run "
+			    "'kiwi-auth token set svc --account work'");
+	assert_true(err.auth_required);
+	ka_error_clear(&err);
+	assert_int_equal(ka_load(f->ctx, "nosuch", NULL, &r, &err),
+			 KA_ERR_NO_SERVICE);
+	assert_true(tu_contains(err.text, "kiwi-auth services"));
+	ka_error_clear(&err);
+	assert_int_equal(ka_load(f->ctx, "svc", "bad\naccount", &r, &err),
+			 KA_ERR_INVALID);
+}
+
+static void cache_serves_second_load(void **state)
+{
+	struct fixture *f = *state;
+	struct ka_record *r = NULL;
+	ka_error err;
+
+	two_sources(f, "sufficient", "found", "required", "found");
+	for (int i = 0; i < 5; i++) {
+		ka_error_clear(&err);
+		assert_int_equal(ka_load(f->ctx, "svc", NULL, &r, &err), KA_OK);
+		ka_record_free(r);
+	}
+	assert_int_equal(calls(f->counter[0], "load"), 1);
+	/* Another account is another cache entry. */
+	assert_int_equal(ka_load(f->ctx, "svc", "other", &r, &err), KA_OK);
+	ka_record_free(r);
+	assert_int_equal(calls(f->counter[0], "load"), 2);
+}
+
+static void *load_thread(void *arg)
+{
+	struct ka_ctx *ctx = arg;
+	struct ka_record *r = NULL;
+	ka_error err;
+
+	ka_error_clear(&err);
+	if (ka_load(ctx, "svc", NULL, &r, &err) != KA_OK)
+		return (void *)1;
+	ka_record_free(r);
+	return NULL;
+}
+
+static void single_flight(void **state)
+{
+	struct fixture *f = *state;
+	pthread_t t[8];
+
+	two_sources(f, "sufficient", "found", "required", "found");
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, load_thread, f->ctx), 0);
+	for (int i = 0; i < 8; i++) {
+		void *ret;
+		pthread_join(t[i], &ret);
+		assert_null(ret);
+	}
+	assert_int_equal(calls(f->counter[0], "load"), 1);
+}
+
+static void store_goes_to_provider_else_first_writable(void **state)
+{
+	struct fixture *f = *state;
+	struct ka_record *r = NULL, *back = NULL;
+	char *text;
+	ka_error err;
+
+	/* env provides the record but is read-only: the file source gets it. */
+	setenv("KA_TEST_ENV_TOKEN", "env-token", 1);
+	assert_true(asprintf(&text,
+		"svc: {\n  hosts = [\"https://a.example.com\"];\n"
+		"  source = (\n"
+		"    { module = \"env\"; control = \"sufficient\"; variable = \"KA_TEST_ENV_TOKEN\"; },\n"
+		"    { module = \"test_counting\"; control = \"optional\"; counter = \"%s\"; result = \"not_found\"; },\n"
+		"    { module = \"file\"; directory = \"%s/tokens\"; }\n"
+		"  );\n};\n", f->counter[0], f->dir) > 0);
+	f->conf = tu_write(f->dir, "kiwi-auth.conf", text, 0600);
+	free(text);
+	f->ctx = tu_ctx(f->conf, 0);
+	assert_int_equal(ka_record_new(&r), KA_OK);
+	assert_int_equal(ka_record_set_access_token(r, "stored-token"), KA_OK);
+	ka_error_clear(&err);
+	assert_int_equal(ka_store(f->ctx, "svc", NULL, r, &err), KA_OK);
+	/* The first writable source is test_counting (env is read-only). */
+	assert_int_equal(calls(f->counter[0], "store"), 1);
+	/* Erase reaches every writable source. */
+	unsigned n = 0;
+	ka_error_clear(&err);
+	assert_int_equal(ka_erase(f->ctx, "svc", NULL, &n, &err), KA_OK);
+	assert_int_equal(calls(f->counter[0], "erase"), 1);
+	/* env still answers: erase cannot remove an environment variable. */
+	ka_error_clear(&err);
+	assert_int_equal(ka_load(f->ctx, "svc", NULL, &back, &err), KA_OK);
+	assert_string_equal(back->access_token, "env-token");
+	assert_string_equal(ka_record_source(back), "env");
+	ka_record_free(back);
+	ka_record_free(r);
+	unsetenv("KA_TEST_ENV_TOKEN");
+}
+
+static void read_only_stack_refuses_store(void **state)
+{
+	struct fixture *f = *state;
+	struct ka_record *r = NULL;
+	ka_error err;
+
+	f->conf = tu_write(f->dir, "kiwi-auth.conf",
+		"svc: {\n  hosts = [\"https://a.example.com\"];\n"
+		"  source = ( { module = \"env\"; variable = \"KA_NOPE\"; } );\n};\n",
+		0600);
+	f->ctx = tu_ctx(f->conf, 0);
+	assert_int_equal(ka_record_new(&r), KA_OK);
+	assert_int_equal(ka_record_set_access_token(r, "x"), KA_OK);
+	ka_error_clear(&err);
+	assert_int_equal(ka_store(f->ctx, "svc", NULL, r, &err), KA_ERR_READ_ONLY);
+	assert_true(tu_contains(err.text, "no writable source"));
+	ka_record_free(r);
+}
+
+static void disabled_service_fails_closed(void **state)
+{
+	struct fixture *f = *state;
+	struct ka_options o = { 0 };
+	struct ka_record *r = NULL;
+	ka_error err;
+
+	f->conf = tu_write(f->dir, "kiwi-auth.conf",
+		"bad: {\n  hosts = [\"https://a.example.com\"];\n"
+		"  source = ( { module = \"nosuchmodule\"; } );\n};\n"
+		"good: {\n  hosts = [\"https://b.example.com\"];\n"
+		"  source = ( { module = \"env\"; variable = \"KA_GOOD\"; } );\n};\n",
+		0600);
+	o.config = f->conf;
+	ka_error_clear(&err);
+	/* Strict opening refuses the whole configuration... */
+	assert_int_equal(ka_ctx_new(&o, &f->ctx, &err), KA_ERR_CONFIG);
+	assert_null(f->ctx);
+	assert_true(tu_contains(err.text, "nosuchmodule"));
+	/* ...lenient opening keeps the good service and fails the bad one. */
+	f->ctx = tu_ctx(f->conf, KA_CTX_LENIENT);
+	assert_true(ka_ctx_diag_count(f->ctx) >= 1);
+	ka_error_clear(&err);
+	assert_int_equal(ka_load(f->ctx, "bad", NULL, &r, &err), KA_ERR_CONFIG);
+	assert_true(tu_contains(err.text, "disabled"));
+	setenv("KA_GOOD", "g", 1);
+	ka_error_clear(&err);
+	assert_int_equal(ka_load(f->ctx, "good", NULL, &r, &err), KA_OK);
+	ka_record_free(r);
+	unsetenv("KA_GOOD");
+}
+
+static enum ka_status seen(const struct ka_service *s,
+			   const struct ka_record *r, void *data, ka_error *err)
+{
+	(void)s; (void)err;
+	*(int *)data += 1;
+	return r->access_token != NULL ? KA_OK : KA_ERR_INVALID;
+}
+
+static void hot_path_refuses_expiring_tokens(void **state)
+{
+	struct fixture *f = *state;
+	char *text;
+	ka_error err;
+	int n = 0;
+
+	/* expires_in 30 s is inside the default 60 s min_valid window. */
+	assert_true(asprintf(&text,
+		"soon: {\n  hosts = [\"https://a.example.com\"];\n"
+		"  source = ( { module = \"test_counting\"; counter = \"%s\"; expires_in = 30; } );\n};\n"
+		"later: {\n  hosts = [\"https://b.example.com\"];\n"
+		"  source = ( { module = \"test_counting\"; counter = \"%s\"; expires_in = 3600; } );\n};\n",
+		f->counter[0], f->counter[1]) > 0);
+	f->conf = tu_write(f->dir, "kiwi-auth.conf", text, 0600);
+	free(text);
+	f->ctx = tu_ctx(f->conf, 0);
+	ka_error_clear(&err);
+	assert_int_equal(kai_with_record(f->ctx, "soon", NULL, seen, &n, &err),
+			 KA_ERR_EXPIRED);
+	assert_true(err.auth_required);
+	assert_true(tu_contains(err.text, "kiwi-auth token set soon"));
+	assert_int_equal(n, 0);
+	for (int i = 0; i < 3; i++) {
+		ka_error_clear(&err);
+		assert_int_equal(kai_with_record(f->ctx, "later", NULL, seen, &n,
+						 &err), KA_OK);
+	}
+	assert_int_equal(n, 3);
+	assert_int_equal(calls(f->counter[1], "load"), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(control_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(not_signed_in_says_what_to_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(cache_serves_second_load, setup, teardown),
+		cmocka_unit_test_setup_teardown(single_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_goes_to_provider_else_first_writable, setup, teardown),
+		cmocka_unit_test_setup_teardown(read_only_stack_refuses_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(disabled_service_fails_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(hot_path_refuses_expiring_tokens, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
