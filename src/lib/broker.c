@@ -254,19 +254,20 @@ static enum ka_status stack_load(struct ka_service *s, const char *account,
 	if (dst == KA_OK || dst == KA_ERR_NOT_FOUND) {
 		if (ost != KA_OK) {
 			kai_error_copy(err, &other);
-			return ost;
+			return other.code != KA_OK ? other.code : ost;
 		}
 		not_signed_in(s, account, err);
 		return KA_ERR_NOT_FOUND;
 	}
 	kai_error_copy(err, &decisive);
-	return dst;
+	return decisive.code != KA_OK ? decisive.code : dst;
 }
 
 KAI_API enum ka_status ka_load(struct ka_ctx *ctx, const char *service,
 			       const char *account, struct ka_record **out,
 			       ka_error *err)
 {
+	KAI_ERROR_LOCAL(err);
 	struct ka_service *s;
 	struct ka_record *rec = NULL;
 	enum ka_status st;
@@ -333,6 +334,7 @@ KAI_API enum ka_status ka_store(struct ka_ctx *ctx, const char *service,
 				const char *account, const struct ka_record *r,
 				ka_error *err)
 {
+	KAI_ERROR_LOCAL(err);
 	struct ka_service *s;
 	struct ka_record *copy = NULL;
 	struct ka_mctx *m;
@@ -378,6 +380,7 @@ KAI_API enum ka_status ka_erase(struct ka_ctx *ctx, const char *service,
 				const char *account, unsigned *erased,
 				ka_error *err)
 {
+	KAI_ERROR_LOCAL(err);
 	struct ka_service *s;
 	enum ka_status st, first = KA_OK;
 	unsigned n = 0;
@@ -417,6 +420,7 @@ static void collect(const char *account, void *data)
 KAI_API enum ka_status ka_accounts(struct ka_ctx *ctx, const char *service,
 				   ka_account_fn fn, void *data, ka_error *err)
 {
+	KAI_ERROR_LOCAL(err);
 	struct kai_strv accounts = { 0 };
 	const char *dflt = NULL;
 	struct ka_service *s;
@@ -472,6 +476,7 @@ enum ka_status kai_with_record(struct ka_ctx *ctx, const char *service,
 			       const char *account, kai_record_fn fn,
 			       void *data, ka_error *err)
 {
+	KAI_ERROR_LOCAL(err);
 	struct ka_service *s;
 	struct kai_cache_entry *e;
 	struct ka_record *rec = NULL;

@@ -40,6 +40,13 @@ void kai_error_set(ka_error *err, enum ka_status code, const char *fmt, ...)
 	KAI_PRINTF(3, 4);
 void kai_error_vset(ka_error *err, enum ka_status code, const char *fmt,
 		    va_list ap);
+/* Entry points accept err == NULL: this points err at a local instead. */
+#define KAI_ERROR_LOCAL(err) \
+	ka_error err##_local_; \
+	ka_error_clear(&err##_local_); \
+	if ((err) == NULL) \
+		(err) = &err##_local_
+
 /* Copy src into dst unless dst already holds an error. */
 void kai_error_copy(ka_error *dst, const ka_error *src);
 
