@@ -1,0 +1,14 @@
+#!/bin/sh
+# Configure and build in build/ (out of tree); extra arguments go to
+# configure. BUILD_DIR overrides the directory.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+dir=${BUILD_DIR:-$top/build}
+[ -x "$top/configure" ] || "$top/bootstrap" >/dev/null
+mkdir -p "$dir"
+cd "$dir"
+if [ ! -f Makefile ] || [ "$top/configure" -nt Makefile ]; then
+	"$top/configure" -q "$@"
+fi
+make -j"$(nproc)" >/dev/null
+echo "built in $dir"

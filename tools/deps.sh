@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install the Debian packages kiwi-auth needs to build and test. Runs as
+# root (or through sudo). Skips apt entirely when everything is present.
+set -eu
+
+PKGS="build-essential autoconf automake libtool pkg-config
+libsecret-1-dev libcurl4-openssl-dev libconfig-dev libjansson-dev
+libcmocka-dev gnome-keyring dbus dbus-x11 libsecret-tools python3 curl"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q $missing
