@@ -162,6 +162,10 @@ struct ka_service {
  * is set and a diagnostic added) and do not fail the call. */
 enum ka_status kai_config_load(struct ka_ctx *ctx, const char *path,
 			       ka_error *err);
+/* The same with the two layers named explicitly (tests): sysdir is the
+ * root-owned layer, userdir the user's; either may be NULL. */
+enum ka_status kai_config_load_layers(struct ka_ctx *ctx, const char *sysdir,
+				      const char *userdir, ka_error *err);
 void kai_service_free(struct ka_service *s);
 void kai_mctx_free(struct ka_mctx *m);
 /* Disable a service with a reason and record "origin: reason". */
@@ -203,6 +207,9 @@ struct ka_ctx {
 	/* Global settings (the `global` group). */
 	char *audit_file;
 	int audit_syslog;
+	/* The conversation (ka_ctx_set_conversation). */
+	ka_conv_fn conv;
+	void *conv_data;
 };
 
 void kai_log(const struct ka_ctx *ctx, int level, const char *fmt, ...)
@@ -230,5 +237,127 @@ typedef enum ka_status (*kai_record_fn)(const struct ka_service *s,
 enum ka_status kai_with_record(struct ka_ctx *ctx, const char *service,
 			       const char *account, kai_record_fn fn,
 			       void *data, ka_error *err);
+
+/* ---- executor (authorize.c, origin.c, scope.c, audit.c) --------------- */
+
+#define KAI_HOST_MAX 256	/* a DNS name (253) or "[IPv6]", plus NUL */
+
+/* The origin of a URL: scheme, host and port, normalised (lowercase host,
+ * no trailing dot, IPv6 literal in brackets in its canonical form). */
+struct kai_origin {
+	char scheme[8];		/* "https" or "http" */
+	char host[KAI_HOST_MAX];
+	unsigned port;		/* explicit, else the scheme's default */
+	int loopback;		/* 127.0.0.1, [::1] or localhost */
+	int ip;			/* an IPv4 or IPv6 literal */
+};
+
+/* Parse url once with libcurl's URL API and check it: no user or password,
+ * no control bytes, spaces or backslashes, no percent escapes or non-ASCII
+ * in the host, scheme https (http only for loopback hosts). When canon is
+ * not NULL, *canon gets the URL as libcurl normalised it (caller frees
+ * with free()). Errors are KA_ERR_INVALID (does not parse) or
+ * KA_ERR_DENIED (refused); the text never repeats more of the URL than
+ * its origin. */
+enum ka_status kai_origin_parse(const char *url, struct kai_origin *out,
+				char **canon, ka_error *err);
+/* 1 if o matches one host pattern "scheme://HOST[:PORT|:*]". */
+int kai_origin_match(const struct kai_origin *o, const char *pattern);
+/* 1 if o matches any of the service's hosts. */
+int kai_origin_allowed(const struct kai_origin *o, const struct ka_service *s);
+/* "scheme://host[:port]" (port only when not the default) into buf. */
+void kai_origin_format(const struct kai_origin *o, char *buf, size_t n);
+
+/* SHA-256 and HMAC-SHA256 (audit.c). */
+#define KAI_SHA256_LEN 32
+void kai_sha256(const void *msg, size_t len, uint8_t out[KAI_SHA256_LEN]);
+void kai_hmac_sha256(const void *key, size_t klen, const void *msg,
+		     size_t len, uint8_t out[KAI_SHA256_LEN]);
+
+/* One authorization decision for the audit trail. Every field may be
+ * NULL; none holds a token. */
+struct kai_audit_event {
+	const char *outcome;	/* "injected", "refused" */
+	const char *service;
+	const char *scope;
+	const char *account;
+	const char *origin;	/* "scheme://host[:port]", never a full URL */
+	const char *method;
+	const char *tool;
+	const char *reason;	/* status name when refused */
+	const char *token;	/* only hashed into the fingerprint */
+	size_t token_len;
+};
+
+/* 1 if the context has an audit sink (audit_file or audit_syslog). */
+int kai_audit_enabled(const struct ka_ctx *ctx);
+/* Write one line to the audit file and/or syslog. Best effort: a failure
+ * is logged through the context, never fatal. */
+void kai_audit(const struct ka_ctx *ctx, const struct kai_audit_event *ev);
+/* The keyed fingerprint of a token: 16 hex characters and a NUL. */
+#define KAI_FINGERPRINT_LEN 17
+enum ka_status kai_audit_fingerprint(const char *token, size_t len,
+				     char out[KAI_FINGERPRINT_LEN],
+				     ka_error *err);
+
+/* ---- HTTP, OAuth and refresh (http.c, oauth.c, refresh.c) ------------- */
+
+#define KAI_HTTP_MAX_RESPONSE (256 * 1024)
+
+/* The host's HTTP client (see struct ka_http_request). ctx may be NULL
+ * (no debug log). */
+enum ka_status kai_http(const struct ka_ctx *ctx,
+			const struct ka_http_request *req,
+			struct ka_http_response **out, ka_error *err);
+/* The same; *unsent (may be NULL) is 1 when a failure certainly happened
+ * before the request reached the server (name lookup, connect), so a
+ * retry cannot replay it. */
+enum ka_status kai_http_ex(const struct ka_ctx *ctx,
+			   const struct ka_http_request *req,
+			   struct ka_http_response **out, int *unsent,
+			   ka_error *err);
+void kai_http_response_free(struct ka_http_response *r);
+enum ka_status kai_form_add(char **form, size_t *len, const char *name,
+			    const char *value);
+enum ka_status kai_random_string(char *out, size_t n);
+enum ka_status kai_pkce_s256(const char *verifier, char *out, size_t n);
+enum ka_status kai_converse(const struct ka_mctx *m,
+			    const struct ka_conv_msg *msg, char *answer,
+			    size_t size, ka_error *err);
+
+enum ka_status kai_oauth_discover(const struct ka_mctx *m, const char *issuer,
+				  const char *ca_file,
+				  struct ka_oauth_endpoints *out,
+				  ka_error *err);
+enum ka_status kai_oauth_token(const struct ka_mctx *m,
+			       const struct ka_oauth_request *req,
+			       struct ka_record **out,
+			       struct ka_oauth_error *oerr, ka_error *err);
+enum ka_status kai_oauth_device(const struct ka_mctx *m,
+				const struct ka_oauth_device *req,
+				struct ka_record **out,
+				struct ka_oauth_error *oerr, ka_error *err);
+enum ka_status kai_oauth_revoke(const struct ka_mctx *m,
+				const struct ka_oauth_request *req,
+				const char *token, const char *hint,
+				struct ka_oauth_error *oerr, ka_error *err);
+
+/* Re-read (service, account) from the source stack, bypassing the cache
+ * (broker.c). */
+enum ka_status kai_load_fresh(struct ka_ctx *ctx, const char *service,
+			      const char *account, struct ka_record **out,
+			      ka_error *err);
+/* Refresh (s, account) under in-process single flight and the
+ * cross-process lock (refresh.c). *out (may be NULL) gets a usable copy
+ * of the record after the call. */
+enum ka_status kai_refresh(struct ka_ctx *ctx, struct ka_service *s,
+			   const char *account, unsigned flags,
+			   struct ka_record **out, int *refreshed,
+			   ka_error *err);
+
+/* Test hook: called at named points of a refresh ("locked", "answered",
+ * "stored"). NULL in every program but the tests that set it; never
+ * reachable from the shared library's exports. */
+extern void (*kai_refresh_hook)(const char *point);
 
 #endif /* KAI_H */

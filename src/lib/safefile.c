@@ -25,7 +25,8 @@ enum ka_status kai_open_checked(const char *path, enum kai_owner owner,
 	int fd;
 
 	*fd_out = -1;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO must not hang us before fstat refuses it. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ELOOP) {
 			kai_error_set(err, KA_ERR_PERMISSION,
