@@ -1,1 +1,420 @@
-/* cmd_status.c: being written */
+/* cmd_status.c: `kiwi-auth status`: whether each service and account is signed in (never a token). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* One line of the report: one (service, account). */
+struct row {
+	const char *service;	/* borrowed from the context */
+	char *account;
+	const char *state;	/* signed-in, not-signed-in, unavailable, error */
+	char *source;		/* module the record came from, or NULL */
+	int has_record;
+	int64_t expires_at;	/* 0: never */
+	char *scopes;		/* space-separated, or NULL */
+	json_t *scope_list;
+	int refreshable;
+	char *message;		/* why not signed in, or NULL */
+	int rc;			/* exit code this row stands for */
+};
+
+struct report {
+	struct row *rows;
+	size_t n, cap;
+	int64_t now;
+	int oom;
+};
+
+struct accounts {
+	char **v;
+	size_t n, cap;
+	int oom;
+};
+
+static void accounts_add(struct accounts *a, const char *name)
+{
+	size_t i;
+	char **v;
+
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], name) == 0)
+			return;
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 4;
+		v = realloc(a->v, a->cap * sizeof(*v));
+		if (v == NULL) {
+			a->oom = 1;
+			return;
+		}
+		a->v = v;
+	}
+	if ((a->v[a->n] = strdup(name)) == NULL)
+		a->oom = 1;
+	else
+		a->n++;
+}
+
+static void accounts_cb(const char *account, void *data)
+{
+	if (account != NULL)
+		accounts_add(data, account);
+}
+
+static void accounts_clear(struct accounts *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+static struct row *row_add(struct report *rep, const char *service,
+			   const char *account)
+{
+	struct row *r;
+
+	if (rep->n == rep->cap) {
+		size_t cap = rep->cap ? rep->cap * 2 : 8;
+
+		r = realloc(rep->rows, cap * sizeof(*r));
+		if (r == NULL) {
+			rep->oom = 1;
+			return NULL;
+		}
+		rep->rows = r;
+		rep->cap = cap;
+	}
+	r = &rep->rows[rep->n];
+	memset(r, 0, sizeof(*r));
+	r->service = service;
+	r->account = strdup(account);
+	if (r->account == NULL) {
+		rep->oom = 1;
+		return NULL;
+	}
+	rep->n++;
+	return r;
+}
+
+static void report_clear(struct report *rep)
+{
+	size_t i;
+
+	for (i = 0; i < rep->n; i++) {
+		free(rep->rows[i].account);
+		free(rep->rows[i].source);
+		free(rep->rows[i].scopes);
+		free(rep->rows[i].message);
+		json_decref(rep->rows[i].scope_list);
+	}
+	free(rep->rows);
+}
+
+static char *join_scopes(const struct ka_record *rec, json_t *list)
+{
+	size_t i, n = ka_record_scope_count(rec), len = 1;
+	char *s;
+
+	for (i = 0; i < n; i++) {
+		len += strlen(ka_record_scope(rec, i)) + 1;
+		json_array_append_new(list, json_string(ka_record_scope(rec, i)));
+	}
+	if ((s = calloc(1, len)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(s, " ");
+		strcat(s, ka_record_scope(rec, i));
+	}
+	return s;
+}
+
+static void row_signed_in(struct row *row, const struct ka_service *svc,
+			  const struct ka_record *rec, int64_t now)
+{
+	const char *src = ka_record_source(rec);
+
+	row->has_record = 1;
+	row->state = "signed-in";
+	row->rc = CLI_EXIT_OK;
+	row->source = src != NULL ? strdup(src) : NULL;
+	row->expires_at = ka_record_expires_at(rec);
+	row->scope_list = json_array();
+	row->scopes = join_scopes(rec, row->scope_list);
+	row->refreshable = ka_record_has_refresh_token(rec) &&
+		ka_service_refresh_module(svc) != NULL;
+	if (row->expires_at != 0 && row->expires_at <= now &&
+	    !row->refreshable) {
+		row->state = "not-signed-in";
+		row->rc = CLI_EXIT_AUTH;
+		if (asprintf(&row->message, "the token of %s expired and "
+			     "cannot be refreshed; store a new one with "
+			     "'kiwi-auth token set %s'",
+			     ka_service_name(svc), ka_service_name(svc)) < 0)
+			row->message = NULL;
+	}
+}
+
+static void row_failed(struct row *row, enum ka_status st, const ka_error *err)
+{
+	row->rc = cli_exit_code(st, err);
+	switch (row->rc) {
+	case CLI_EXIT_AUTH:
+		row->state = "not-signed-in";
+		break;
+	case CLI_EXIT_UNAVAILABLE:
+		row->state = "unavailable";
+		break;
+	default:
+		row->state = "error";
+		break;
+	}
+	row->message = strdup(err->text[0] != '\0' ? err->text
+			      : ka_strerror(st));
+}
+
+static void report_account(struct report *rep, struct ka_ctx *ctx,
+			   const struct ka_service *svc, const char *account)
+{
+	struct ka_record *rec = NULL;
+	struct row *row;
+	enum ka_status st;
+	ka_error err;
+
+	row = row_add(rep, ka_service_name(svc), account);
+	if (row == NULL)
+		return;
+	ka_error_clear(&err);
+	st = ka_load(ctx, ka_service_name(svc), account, &rec, &err);
+	if (st == KA_OK && rec != NULL)
+		row_signed_in(row, svc, rec, rep->now);
+	else
+		row_failed(row, st == KA_OK ? KA_ERR_NOT_FOUND : st, &err);
+	ka_record_free(rec);
+}
+
+static void report_service(struct report *rep, struct ka_ctx *ctx,
+			   const struct ka_service *svc, const char *account)
+{
+	struct accounts acc = { NULL, 0, 0, 0 };
+	struct row *row;
+	ka_error err;
+	size_t i;
+
+	if (ka_service_error(svc) != NULL) {
+		row = row_add(rep, ka_service_name(svc),
+			      account != NULL ? account : KA_ACCOUNT_DEFAULT);
+		if (row == NULL)
+			return;
+		row->state = "error";
+		row->rc = CLI_EXIT_CONFIG;
+		row->message = strdup(ka_service_error(svc));
+		return;
+	}
+	if (account != NULL) {
+		report_account(rep, ctx, svc, account);
+		return;
+	}
+	/* The default account always shows; then every account a source
+	 * can list. A source that cannot list is the library's to skip. */
+	accounts_add(&acc, KA_ACCOUNT_DEFAULT);
+	ka_error_clear(&err);
+	(void)ka_accounts(ctx, ka_service_name(svc), accounts_cb, &acc, &err);
+	for (i = 0; i < acc.n; i++)
+		report_account(rep, ctx, svc, acc.v[i]);
+	if (acc.oom)
+		rep->oom = 1;
+	accounts_clear(&acc);
+}
+
+static void format_expiry(const struct row *r, int64_t now, char *buf,
+			  size_t len)
+{
+	int64_t d = r->expires_at - now;
+
+	if (!r->has_record)
+		snprintf(buf, len, "-");
+	else if (r->expires_at == 0)
+		snprintf(buf, len, "never");
+	else if (d <= 0)
+		snprintf(buf, len, "expired");
+	else if (d < 60)
+		snprintf(buf, len, "%llds", (long long)d);
+	else if (d < 3600)
+		snprintf(buf, len, "%lldm %llds", (long long)(d / 60),
+			 (long long)(d % 60));
+	else if (d < 86400)
+		snprintf(buf, len, "%lldh %lldm", (long long)(d / 3600),
+			 (long long)(d % 3600 / 60));
+	else
+		snprintf(buf, len, "%lldd %lldh", (long long)(d / 86400),
+			 (long long)(d % 86400 / 3600));
+}
+
+static void print_table(const struct report *rep)
+{
+	static const char *const head[] = { "SERVICE", "ACCOUNT", "STATE",
+		"SOURCE", "EXPIRES IN", "REFRESHABLE", "SCOPES" };
+	size_t w[6], i, k;
+	char exp[32];
+
+	for (k = 0; k < 6; k++)
+		w[k] = strlen(head[k]);
+	for (i = 0; i < rep->n; i++) {
+		const struct row *r = &rep->rows[i];
+
+		format_expiry(r, rep->now, exp, sizeof(exp));
+		if (strlen(r->service) > w[0])
+			w[0] = strlen(r->service);
+		if (strlen(r->account) > w[1])
+			w[1] = strlen(r->account);
+		if (strlen(r->state) > w[2])
+			w[2] = strlen(r->state);
+		if (r->source != NULL && strlen(r->source) > w[3])
+			w[3] = strlen(r->source);
+		if (strlen(exp) > w[4])
+			w[4] = strlen(exp);
+	}
+	printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", (int)w[0], head[0],
+	       (int)w[1], head[1], (int)w[2], head[2], (int)w[3], head[3],
+	       (int)w[4], head[4], (int)w[5], head[5], head[6]);
+	for (i = 0; i < rep->n; i++) {
+		const struct row *r = &rep->rows[i];
+
+		format_expiry(r, rep->now, exp, sizeof(exp));
+		printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n",
+		       (int)w[0], r->service, (int)w[1], r->account,
+		       (int)w[2], r->state, (int)w[3],
+		       r->source != NULL ? r->source : "-", (int)w[4], exp,
+		       (int)w[5], !r->has_record ? "-" :
+		       r->refreshable ? "yes" : "no",
+		       r->scopes != NULL && r->scopes[0] != '\0' ? r->scopes
+		       : "-");
+		if (r->message != NULL)
+			printf("  %s\n", r->message);
+	}
+}
+
+static json_t *json_row(const struct row *r, int64_t now)
+{
+	json_t *exp;
+
+	if (!r->has_record)
+		exp = json_null();
+	else if (r->expires_at == 0)
+		exp = json_string("never");
+	else
+		exp = json_integer((json_int_t)(r->expires_at - now));
+	return json_pack("{s:s, s:s, s:s, s:s?, s:o, s:I, s:o, s:b, s:s?}",
+		"service", r->service, "account", r->account,
+		"state", r->state, "source", r->source, "expires_in", exp,
+		"expires_at", (json_int_t)r->expires_at,
+		"scopes", r->scope_list != NULL ? json_incref(r->scope_list)
+			  : json_array(),
+		"refreshable", r->refreshable, "message", r->message);
+}
+
+static int print_json(const struct report *rep)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < rep->n; i++) {
+		if (json_array_append_new(a, json_row(&rep->rows[i],
+						       rep->now)) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return cli_json_print(json_pack("{s:o}", "status", a));
+}
+
+/* With one SERVICE: 0 if an account asked about is signed in, else the
+ * code of the first failure. Without: 0 whenever the report was made. */
+static int status_exit(const struct report *rep, int one)
+{
+	size_t i;
+
+	if (!one)
+		return CLI_EXIT_OK;
+	for (i = 0; i < rep->n; i++)
+		if (rep->rows[i].rc == CLI_EXIT_OK)
+			return CLI_EXIT_OK;
+	return rep->n > 0 ? rep->rows[0].rc : CLI_EXIT_AUTH;
+}
+
+static int run_status(struct cli_opts *o, const char *service,
+		      const char *account)
+{
+	struct report rep = { NULL, 0, 0, cli_now(), 0 };
+	const struct ka_service *svc;
+	struct ka_ctx *ctx = NULL;
+	size_t i;
+	int rc;
+
+	rc = cli_open(o, 0, &ctx);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (service != NULL) {
+		rc = cli_service(ctx, service, &svc);
+		if (rc != CLI_EXIT_OK)
+			goto out;
+		report_service(&rep, ctx, svc, account);
+	} else {
+		for (i = 0; i < ka_service_count(ctx); i++)
+			report_service(&rep, ctx, ka_service_at(ctx, i),
+				       account);
+	}
+	if (rep.oom) {
+		cli_error("out of memory");
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
+	if (o->json)
+		rc = print_json(&rep);
+	else if (rep.n == 0)
+		fprintf(stderr, "kiwi-auth: no services are configured\n");
+	else
+		print_table(&rep);
+	if (rc == CLI_EXIT_OK)
+		rc = status_exit(&rep, service != NULL);
+ out:
+	report_clear(&rep);
+	ka_ctx_free(ctx);
+	return rc;
+}
+
+int cmd_status(struct cli_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONG,
+		{ "account", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *account = NULL;
+	int c, rc, done;
+
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "a:", longopts,
+				NULL)) != -1) {
+		if (c == 'a') {
+			account = optarg;
+			continue;
+		}
+		rc = cli_common_option(o, "status", c, &done);
+		if (done || rc > 0)
+			return rc;
+	}
+	if (argc - optind > 1)
+		return cli_usage("status", "status takes at most one SERVICE");
+	rc = cli_check_account("status", account);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	return run_status(o, optind < argc ? argv[optind] : NULL, account);
+}

@@ -1,1 +1,211 @@
-/* util.c: being written */
+/* util.c: helpers shared by the kiwi-auth commands: exit codes, messages, context. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+/* The one place where a library status becomes an exit code. */
+int cli_exit_code(enum ka_status st, const ka_error *err)
+{
+	if (st == KA_OK)
+		return CLI_EXIT_OK;
+	if (err != NULL && err->auth_required)
+		return CLI_EXIT_AUTH;
+	switch (st) {
+	case KA_ERR_NOT_FOUND:
+	case KA_ERR_EXPIRED:
+		return CLI_EXIT_AUTH;
+	case KA_ERR_CONFIG:
+	case KA_ERR_MODULE:
+	case KA_ERR_NO_SERVICE:
+		return CLI_EXIT_CONFIG;
+	case KA_ERR_UNAVAILABLE:
+	case KA_ERR_PERMISSION:
+	case KA_ERR_TRY_AGAIN:
+	case KA_ERR_TIMEOUT:
+	case KA_ERR_CORRUPT:
+		return CLI_EXIT_UNAVAILABLE;
+	default:
+		return CLI_EXIT_FAILURE;
+	}
+}
+
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+	fputs("kiwi-auth: ", stderr);
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage("", fmt, ap);
+	va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage("", fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try 'kiwi-auth %s --help'.\n", cmd);
+	return CLI_EXIT_USAGE;
+}
+
+int cli_report(enum ka_status st, const ka_error *err)
+{
+	if (err != NULL && err->text[0] != '\0')
+		cli_error("%s", err->text);
+	else
+		cli_error("%s", ka_strerror(st));
+	return cli_exit_code(st, err);
+}
+
+int cli_common_option(struct cli_opts *o, const char *cmd, int c, int *done)
+{
+	*done = 0;
+	switch (c) {
+	case 'C':
+		o->config = optarg;
+		return CLI_EXIT_OK;
+	case 'J':
+		o->json = 1;
+		return CLI_EXIT_OK;
+	case 'v':
+		o->verbose++;
+		return CLI_EXIT_OK;
+	case 'h':
+		cli_command_help(cmd);
+		*done = 1;
+		return CLI_EXIT_OK;
+	case '?':
+	case ':':
+		fprintf(stderr, "Try 'kiwi-auth %s --help'.\n", cmd);
+		*done = 1;
+		return CLI_EXIT_USAGE;
+	default:
+		return -1;
+	}
+}
+
+/* Library and module log messages; they never hold a token. */
+static void log_sink(int level, const char *message, void *data)
+{
+	const struct cli_opts *o = data;
+
+	if (level <= 3)
+		cli_error("%s", message);
+	else if (level <= 5)
+		cli_warn("%s", message);
+	else if (o->verbose > 0)
+		fprintf(stderr, "kiwi-auth: %s: %s\n",
+			level == 6 ? "info" : "debug", message);
+}
+
+int cli_open(const struct cli_opts *o, int quiet_diag, struct ka_ctx **out)
+{
+	struct ka_options kopts = { o->config, NULL, KA_CTX_LENIENT };
+	struct ka_ctx *ctx = NULL;
+	enum ka_status st;
+	ka_error err;
+	size_t n;
+
+	*out = NULL;
+	ka_error_clear(&err);
+	st = ka_ctx_new(&kopts, &ctx, &err);
+	if (st != KA_OK)
+		return cli_report(st, &err);
+	ka_ctx_set_log(ctx, log_sink, (void *)o);
+	n = ka_ctx_diag_count(ctx);
+	if (n > 0 && !quiet_diag)
+		cli_warn("the configuration has %zu problem%s; run "
+			 "'kiwi-auth check' to see %s", n, n == 1 ? "" : "s",
+			 n == 1 ? "it" : "them");
+	*out = ctx;
+	return CLI_EXIT_OK;
+}
+
+/* Names are echoed only when they are plain text. */
+static int printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+int cli_service(const struct ka_ctx *ctx, const char *name,
+		const struct ka_service **out)
+{
+	const struct ka_service *s;
+	const char *why;
+
+	*out = NULL;
+	s = printable(name) ? ka_service_find(ctx, name) : NULL;
+	if (s == NULL) {
+		cli_error("no service '%s' in the configuration; run "
+			  "'kiwi-auth services' to list them",
+			  printable(name) ? name : "?");
+		return CLI_EXIT_CONFIG;
+	}
+	why = ka_service_error(s);
+	if (why != NULL) {
+		cli_error("service '%s' is disabled: %s", name, why);
+		return CLI_EXIT_CONFIG;
+	}
+	*out = s;
+	return CLI_EXIT_OK;
+}
+
+int cli_check_account(const char *cmd, const char *account)
+{
+	if (account == NULL)
+		return CLI_EXIT_OK;
+	if (account[0] == '\0' || !printable(account))
+		return cli_usage(cmd, "--account needs a name without "
+				 "control characters");
+	return CLI_EXIT_OK;
+}
+
+int cli_json_print(json_t *value)
+{
+	int rc;
+
+	if (value == NULL) {
+		cli_error("out of memory");
+		return CLI_EXIT_FAILURE;
+	}
+	rc = json_dumpf(value, stdout, JSON_INDENT(2));
+	json_decref(value);
+	if (rc != 0) {
+		cli_error("could not write JSON output");
+		return CLI_EXIT_FAILURE;
+	}
+	fputc('\n', stdout);
+	return CLI_EXIT_OK;
+}
+
+int64_t cli_now(void)
+{
+	return (int64_t)time(NULL);
+}
