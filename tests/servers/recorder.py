@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""recorder.py: a small HTTP/1.1 test server for tests/cli/test-request.sh.
+
+Listens on 127.0.0.1 only, on a free port it writes to PORTFILE, and
+appends one JSON line per request it receives to LOGFILE:
+{"method", "path", "headers": [[name, value], ...], "body"}.
+
+Routes:
+  /redirect?to=URL&code=N  answers N (default 302) with Location: URL
+  /status/N                answers status N with a short text body
+  anything else            200, body "hello from PORT PATH" (text/plain)
+
+Python standard library only. Usage: recorder.py PORTFILE LOGFILE
+"""
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+LOCK = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):  # keep stderr quiet
+        pass
+
+    def record(self, body):
+        entry = {
+            "method": self.command,
+            "path": self.path,
+            "headers": [[k, v] for k, v in self.headers.items()],
+            "body": body.decode("utf-8", "replace"),
+        }
+        with LOCK, open(self.server.logfile, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    def answer(self, code, body, extra=()):
+        data = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-Recorder", "yes")
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def handle_any(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n > 0 else b""
+        self.record(body)
+        url = urlsplit(self.path)
+        q = parse_qs(url.query)
+        if url.path == "/redirect":
+            code = int(q.get("code", ["302"])[0])
+            self.answer(code, "moved\n", [("Location", q["to"][0])])
+        elif url.path.startswith("/status/"):
+            self.answer(int(url.path[8:]), "status page\n")
+        else:
+            port = self.server.server_address[1]
+            self.answer(200, "hello from %d %s\n" % (port, url.path))
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
+
+
+def main():
+    portfile, logfile = sys.argv[1], sys.argv[2]
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.logfile = logfile
+    open(logfile, "a").close()
+    with open(portfile + ".tmp", "w") as f:
+        f.write("%d\n" % srv.server_address[1])
+    import os
+    os.rename(portfile + ".tmp", portfile)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
