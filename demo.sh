@@ -43,18 +43,28 @@ step "4. store a token (read from stdin, never from the command line)" \
 	"printf '%s\\n' \"\$token\" | kiwi-auth token set example-api --expires-in 3600 --scope example:read"
 printf '%s\n' "$token" | "$ka" token set example-api --expires-in 3600 --scope example:read
 run "5. status: where the token is, when it expires; never the token" "'$ka' status example-api"
-if "$ka" --help 2>&1 | grep -q '^ *request'; then
-	# A local stand-in for the API that echoes which headers it received.
-	port_file="$work/port"
-	python3 "$top/tests/servers/echo_server.py" --port-file "$port_file" >/dev/null 2>&1 &
-	server_pid=$!
-	for _ in $(seq 50); do [ -s "$port_file" ] && break; sleep 0.1; done
-	port=$(cat "$port_file")
-	run "6. an authorized request to http://127.0.0.1:$port (the server sees the header; we do not)" \
-		"'$ka' request --scope example:read http://127.0.0.1:$port/whoami"
-	run "7. a request to an origin the service does not allow is refused" \
-		"'$ka' request --scope example:read https://evil.example.net/"
-fi
-run "8. sign out" "'$ka' logout example-api"
-run "9. status after signing out" "'$ka' status example-api"
+# A local stand-in for the API (tests/servers/recorder.py) that records the
+# headers it receives, so we can show the header arrived without showing it.
+port_file="$work/port" log_file="$work/requests.log"
+python3 "$top/tests/servers/recorder.py" "$port_file" "$log_file" &
+server_pid=$!
+for _ in $(seq 50); do [ -s "$port_file" ] && break; sleep 0.1; done
+port=$(cat "$port_file")
+run "6. an authorized request to http://127.0.0.1:$port, as an executor makes it" \
+	"'$ka' request --scope example:read http://127.0.0.1:$port/whoami"
+step "7. what the server received (compared here, never printed)" "python3 -c ..."
+python3 - "$log_file" "$token" <<'PY'
+import json, sys
+entry = [json.loads(l) for l in open(sys.argv[1])][-1]
+for name, value in entry["headers"]:
+    if name.lower() == "authorization":
+        ok = value == "Bearer " + sys.argv[2]
+        print(f"{name}: Bearer <{len(value) - 7} characters>  (the stored token: {'yes' if ok else 'NO'})")
+    else:
+        print(f"{name}: {value}")
+PY
+run "8. a request to an origin the service does not allow is refused before any connection" \
+	"'$ka' request --scope example:read https://evil.example.net/"
+run "9. sign out" "'$ka' logout example-api"
+run "10. status after signing out" "'$ka' status example-api"
 printf '\ndemo finished; the token file was in %s (now removed)\n' "$XDG_STATE_HOME"
