@@ -730,7 +730,10 @@ static struct ka_service *read_service(struct loader *ld, struct layer *ly,
 	return st.s;
 }
 
-static void read_global(struct loader *ld, const char *file,
+/* The administrator's audit settings bind users: a user's `global` may add
+ * an audit file or turn syslog on where the system layer did not, never
+ * replace or turn off what the system layer set. */
+static void read_global(struct loader *ld, const char *file, int user,
 			const config_setting_t *g)
 {
 	struct ka_ctx *ctx = ld->ctx;
@@ -748,6 +751,8 @@ static void read_global(struct loader *ld, const char *file,
 					  "absolute path", file, line);
 				continue;
 			}
+			if (user && ctx->audit_file != NULL)
+				continue;
 			free(ctx->audit_file);
 			if ((ctx->audit_file = strdup(v)) == NULL) {
 				nomem(ld);
@@ -759,7 +764,8 @@ static void read_global(struct loader *ld, const char *file,
 					  "true or false", file, line);
 				continue;
 			}
-			ctx->audit_syslog = config_setting_get_bool(c);
+			if (!user || !ctx->audit_syslog)
+				ctx->audit_syslog = config_setting_get_bool(c);
 		} else {
 			file_fail(ld, "%s:%d: unknown key '%s' in 'global' (known: "
 				  "audit_file, audit_syslog)", file, line, name);
@@ -834,7 +840,7 @@ static void read_top(struct loader *ld, struct layer *ly, const char *file,
 		return;
 	}
 	if (strcmp(name, "global") == 0)
-		read_global(ld, file, c);
+		read_global(ld, file, ly->user, c);
 	else if ((s = read_service(ld, ly, file, c)) != NULL)
 		layer_add(ld, ly, s);
 }
@@ -1002,6 +1008,14 @@ static void merge(struct loader *ld, struct layer *sys, struct layer *usr)
 	usr->n = 0;
 }
 
+/* A user stanza may not disable a locked system stanza by claiming its
+ * scope: in that conflict only the user stanza fails. */
+/* 1 if a, a locked system stanza, is protected from user stanza b. */
+static int shields(const struct ka_service *a, const struct ka_service *b)
+{
+	return a->locked && !a->user && b->user;
+}
+
 /* A scope belongs to one service: two services granting it are both
  * disabled, each message naming the other. */
 static void check_scopes(struct ka_ctx *ctx, struct layer *ly)
@@ -1017,12 +1031,14 @@ static void check_scopes(struct ka_ctx *ctx, struct layer *ly)
 
 				if (!kai_strv_contains(&b->scopes, sc))
 					continue;
-				kai_service_fail(ctx, a, a->file, a->line,
-						 "scope '%s' is also granted by service '%s' (%s)",
-						 sc, b->name, b->origin);
-				kai_service_fail(ctx, b, b->file, b->line,
-						 "scope '%s' is also granted by service '%s' (%s)",
-						 sc, a->name, a->origin);
+				if (!shields(a, b))
+					kai_service_fail(ctx, a, a->file, a->line,
+							 "scope '%s' is also granted by service '%s' (%s)",
+							 sc, b->name, b->origin);
+				if (!shields(b, a))
+					kai_service_fail(ctx, b, b->file, b->line,
+							 "scope '%s' is also granted by service '%s' (%s)",
+							 sc, a->name, a->origin);
 			}
 		}
 	}

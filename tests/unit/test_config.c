@@ -722,6 +722,42 @@ static void layering_and_locked(void **state)
 	free(usr);
 }
 
+/* A user stanza cannot knock out a locked system stanza by claiming its
+ * scope, nor turn the administrator's audit settings off. */
+static void locked_scope_and_audit_hold(void **state)
+{
+	char *dir = *state, *sys, *usr;
+	struct ka_ctx *ctx = calloc(1, sizeof(*ctx));
+	ka_error err;
+
+	if (geteuid() != 0) {
+		print_message("skipped: the system layer needs root-owned files\n");
+		free(ctx);
+		return;
+	}
+	assert_true(asprintf(&sys, "%s/sys2", dir) > 0);
+	assert_true(asprintf(&usr, "%s/usr2", dir) > 0);
+	free(tu_write(sys, "kiwi-auth.conf",
+		      "global = { audit_syslog = true; audit_file = \"/var/log/ka.log\"; };\n"
+		      "reg = { hosts = [\"https://r.example\"]; scopes = [\"reg:write\"];\n"
+		      " source = ({module=\"file\";}); locked = true; };\n", 0644));
+	free(tu_write(usr, "kiwi-auth.conf",
+		      "global = { audit_syslog = false; audit_file = \"/tmp/mine.log\"; };\n"
+		      "thief = { hosts = [\"https://t.example\"]; scopes = [\"reg:write\"];\n"
+		      " source = ({module=\"file\";}); };\n", 0600));
+	ka_error_clear(&err);
+	assert_int_equal(kai_config_load_layers(ctx, sys, usr, &err), KA_OK);
+	assert_null(ka_service_error(ka_service_find(ctx, "reg")));
+	assert_non_null(ka_service_error(ka_service_find(ctx, "thief")));
+	assert_true(tu_contains(ka_service_error(ka_service_find(ctx, "thief")),
+				"reg:write"));
+	assert_true(ctx->audit_syslog);
+	assert_string_equal(ctx->audit_file, "/var/log/ka.log");
+	ka_ctx_free(ctx);
+	free(sys);
+	free(usr);
+}
+
 static void default_locations(void **state)
 {
 	char *dir = *state, *xdg, *home;
@@ -810,6 +846,7 @@ int main(void)
 		T(refuses_other_owner),
 		T(refuses_symlinks),
 		T(layering_and_locked),
+		T(locked_scope_and_audit_hold),
 		T(default_locations),
 		T(loads_with_modules),
 		T(frees_accept_null),
