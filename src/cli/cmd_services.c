@@ -121,6 +121,9 @@ static void print_service(const struct ka_service *s)
 
 		printf("%s%s (%s%s)", i > 0 ? ", " : "", m != NULL ? m : "?",
 		       ctl != NULL ? ctl : "?",
+		       /* A disabled service's modules were never loaded:
+			* whether they can write is unknown, so say nothing. */
+		       ka_service_error(s) != NULL ||
 		       ka_service_source_writable(s, i) ? "" : ", read-only");
 	}
 	printf("\n");
