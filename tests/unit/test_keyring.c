@@ -825,7 +825,7 @@ static int module_load(const char *account, const char **tok)
 static void *load_worker(void *arg)
 {
 	struct worker *w = arg;
-	char acct[16];
+	char acct[32];
 	const char *tok;
 
 	snprintf(acct, sizeof(acct), "thread%d", w->id);
@@ -841,7 +841,7 @@ static void *load_worker(void *arg)
 static void test_threads_load(void **state)
 {
 	struct worker w[NTHREADS];
-	char acct[16];
+	char acct[32];
 
 	(void)state;
 	for (int i = 0; i < NTHREADS; i++) {
