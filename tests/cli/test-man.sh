@@ -6,7 +6,7 @@
 SRC=${KA_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DOC=$SRC/doc
 PAGES="kiwi-auth.1 kiwi-auth.conf.5 libkiwiauth.3 kiwi-auth-module.3
-	kiwi-auth-env.8 kiwi-auth-file.8 kiwi-auth-keyring.8"
+	kiwi-auth-env.8 kiwi-auth-file.8 kiwi-auth-keyring.8 kiwi-auth-exec.8"
 
 command -v groff > /dev/null 2>&1 ||
 	ka_skip "groff is not installed (Debian package groff-base)"
@@ -134,8 +134,9 @@ for c in required requisite sufficient optional; do
 done
 
 # ---- module pages against the modules' argument tables -----------------------
-for m in env file keyring; do
+for m in env file keyring exec; do
 	c=$SRC/modules/source/$m.c
+	[ -f "$c" ] || c=$SRC/modules/refresh/$m.c
 	[ -f "$c" ] || continue
 	for a in $(sed -n 's/^[[:space:]]*{ "\([a-z_]*\)", KA_ARG_.*/\1/p' "$c"); do
 		page_has "kiwi-auth-$m.8" "^\\.BR $a " \
