@@ -72,5 +72,8 @@ int cmd_check(struct cli_opts *o, int argc, char **argv);
 int cmd_status(struct cli_opts *o, int argc, char **argv);
 int cmd_token(struct cli_opts *o, int argc, char **argv);
 int cmd_logout(struct cli_opts *o, int argc, char **argv);
+int cmd_signin(struct cli_opts *o, int argc, char **argv);
+int cmd_refresh(struct cli_opts *o, int argc, char **argv);
+int cmd_request(struct cli_opts *o, int argc, char **argv);
 
 #endif /* KIWI_AUTH_CLI_H */

@@ -459,6 +459,7 @@ static int run_logout(struct cli_opts *o, const char *service,
 		      const char *account)
 {
 	const struct ka_service *svc;
+	struct ka_logout_result res;
 	struct ka_ctx *ctx = NULL;
 	unsigned erased = 0;
 	enum ka_status st;
@@ -470,7 +471,17 @@ static int run_logout(struct cli_opts *o, const char *service,
 		return rc;
 	if ((rc = cli_service(ctx, service, &svc)) != CLI_EXIT_OK)
 		goto out;
-	st = ka_erase(ctx, service, account, &erased, &err);
+	/* Revokes at the server first when the refresh module can. */
+	st = ka_logout(ctx, service, account, &res, &err);
+	erased = res.erased;
+	if (res.revoked > 0)
+		printf("revoked the token of %s (%s) at the server\n", service,
+		       account);
+	else if (res.revoked < 0) {
+		cli_error("%s; the local copy is erased anyway",
+			  res.revoke_error.text);
+		rc = CLI_EXIT_FAILURE;
+	}
 	if (st != KA_OK && st != KA_ERR_NOT_FOUND) {
 		rc = cli_report(st, &err);
 		goto out;

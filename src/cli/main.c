@@ -40,8 +40,28 @@ static const struct cli_cmd commands[] = {
 	  "line 2 the refresh token (prompted without echo on a terminal;\n"
 	  "never taken from the command line)" },
 	{ "logout", cmd_logout, "SERVICE [--account A]",
-	  "erase the token of SERVICE from every writable source; exits 0\n"
-	  "when it was not signed in" },
+	  "revoke the token at the server when the refresh module can\n"
+	  "(RFC 7009), then erase it from every writable source; exits 0\n"
+	  "when it was not signed in, 1 when the revocation failed (the\n"
+	  "local copy is erased anyway)" },
+	{ "signin", cmd_signin,
+	  "SERVICE [--account A] [--flow device|code|client-credentials|token]\n"
+	  "         [--scope S]... [--no-browser] [--password-stdin]",
+	  "sign in with the service's refresh module and store the tokens;\n"
+	  "prompts (device code, URL to open, token to paste) go to stderr;\n"
+	  "--password-stdin: a secret asked for is the first line of stdin,\n"
+	  "and nothing else may be asked" },
+	{ "refresh", cmd_refresh, "SERVICE [--account A] [--if-needed]",
+	  "refresh the token now (with --if-needed: only when it expires\n"
+	  "within min_valid); the rotated refresh token is stored first" },
+	{ "request", cmd_request, "[--scope S] [--service S] [--chain FILE] "
+	  "[--account A]\n         [-X METHOD] [-H 'Name: value']... "
+	  "[-d DATA|@FILE] URL",
+	  "perform one HTTP request as an executor would: the token goes\n"
+	  "into the service's header only if the URL's origin is allowed;\n"
+	  "redirects to another origin go without it. Prints the body\n"
+	  "(--json: status, headers, body, metadata). Exits 6 when the\n"
+	  "origin or scope is denied, 7 on an HTTP error status" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

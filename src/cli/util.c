@@ -124,7 +124,10 @@ static void log_sink(int level, const char *message, void *data)
 
 int cli_open(const struct cli_opts *o, int quiet_diag, struct ka_ctx **out)
 {
-	struct ka_options kopts = { o->config, NULL, KA_CTX_LENIENT };
+	struct ka_options kopts = {
+		.config = o->config, .flags = KA_CTX_LENIENT,
+		.log = log_sink, .log_data = (void *)o,
+	};
 	struct ka_ctx *ctx = NULL;
 	enum ka_status st;
 	ka_error err;
@@ -135,8 +138,15 @@ int cli_open(const struct cli_opts *o, int quiet_diag, struct ka_ctx **out)
 	st = ka_ctx_new(&kopts, &ctx, &err);
 	if (st != KA_OK)
 		return cli_report(st, &err);
-	ka_ctx_set_log(ctx, log_sink, (void *)o);
 	n = ka_ctx_diag_count(ctx);
+	/* A file that could not be read at all hides its services: only
+	 * check (which lists every problem) goes on. */
+	if (!quiet_diag && ka_ctx_config_status(ctx) != KA_OK) {
+		cli_error("%s%s", n > 0 ? ka_ctx_diag(ctx, 0) : "configuration error",
+			  n > 1 ? " (run 'kiwi-auth check' for all problems)" : "");
+		ka_ctx_free(ctx);
+		return CLI_EXIT_CONFIG;
+	}
 	if (n > 0 && !quiet_diag)
 		cli_warn("the configuration has %zu problem%s; run "
 			 "'kiwi-auth check' to see %s", n, n == 1 ? "" : "s",

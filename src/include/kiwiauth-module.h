@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define KA_MODULE_ABI_MAJOR 1
-#define KA_MODULE_ABI_MINOR 0
+#define KA_MODULE_ABI_MINOR 1	/* 1: HTTP, OAuth and conversation */
 
 enum ka_module_kind {
 	KA_MODULE_SOURCE = 1,
@@ -89,6 +89,85 @@ struct ka_refresh_ops {
 				 ka_error *err);
 };
 
+/* ---- types of the host services added in ABI minor 1 ------------------ */
+
+/* One HTTP exchange through the host's client: TLS verification always on
+ * (ca_file may name the trust anchors; verification cannot be turned off),
+ * http:// only for loopback hosts, connect and total timeouts, a response
+ * size cap, redirects never followed, `Accept: application/json`. body and
+ * headers may hold secrets: nothing of them is ever logged. */
+struct ka_http_request {
+	const char *method;		/* "GET" or "POST" */
+	const char *url;
+	const char *content_type;	/* of body; NULL: a form */
+	const char *body;		/* or NULL */
+	size_t body_len;
+	const char *const *headers;	/* extra "Name: value" lines,
+					 * NULL-terminated, or NULL */
+	const char *ca_file;		/* or NULL: the system's */
+	long timeout_ms;		/* total; 0: 30 s */
+};
+
+/* An answer (any HTTP status). Freed with http_response_free. */
+struct ka_http_response {
+	long status;
+	char *body;		/* secure memory, NUL-terminated, never NULL */
+	size_t len;
+	char content_type[128];	/* lowercase media type, no parameters */
+};
+
+/* OAuth endpoints; "" when unknown. */
+#define KA_URL_MAX 1024
+struct ka_oauth_endpoints {
+	char token[KA_URL_MAX];
+	char authorization[KA_URL_MAX];
+	char device_authorization[KA_URL_MAX];
+	char revocation[KA_URL_MAX];
+	char userinfo[KA_URL_MAX];
+};
+
+/* The error answer of an OAuth endpoint (RFC 6749 section 5.2). */
+struct ka_oauth_error {
+	long status;		/* HTTP status; 0 when no answer arrived */
+	char error[64];		/* "invalid_grant", ... or "" */
+	char description[256];	/* printable and shortened, or "" */
+};
+
+/* Retry refused connections and 5xx answers with backoff. Never a
+ * timeout: the server may have rotated the refresh token already. */
+#define KA_OAUTH_RETRY 0x1u
+
+/* A POST of a form to an OAuth endpoint. */
+struct ka_oauth_request {
+	const char *url;
+	const char *form;		/* built with form_add (secure) */
+	size_t form_len;
+	const char *const *headers;	/* or NULL */
+	const char *ca_file;		/* or NULL */
+	long timeout_ms;		/* per attempt; 0: 30 s */
+	unsigned flags;			/* KA_OAUTH_* */
+	/* Kept when a token answer leaves them out: prev's refresh token
+	 * and scopes, else the scopes requested. Both may be NULL. */
+	const struct ka_record *prev;
+	const char *const *scopes;	/* NULL-terminated */
+};
+
+/* A device authorization grant (RFC 8628). The host posts client_form +
+ * scope_form to device_url, shows the user code through the
+ * conversation, then polls token.url with client_form, the grant type
+ * and the device code, honouring interval, slow_down, expired_token and
+ * access_denied. */
+struct ka_oauth_device {
+	const char *device_url;
+	const char *client_form;	/* client_id (and secret) */
+	size_t client_form_len;
+	const char *scope_form;		/* scope, audience, ... or NULL */
+	size_t scope_form_len;
+	long interval;			/* seconds between polls when the
+					 * server names none; 0: 5 */
+	struct ka_oauth_request token;	/* form and prev are ignored */
+};
+
 /* Services the library offers its modules. Append only; a module checks
  * host->size before using a member added after the ones it was built
  * with. */
@@ -150,6 +229,63 @@ struct ka_host {
 	void (*record_set_obtained_at)(struct ka_record *r, int64_t t);
 	int64_t (*record_expires_at)(const struct ka_record *r);
 	const char *(*record_account)(const struct ka_record *r);
+
+	/* ---- ABI minor 1: check host->size before using these ---------- */
+
+	/* KA_OK when an answer arrived, whatever its status; *out is freed
+	 * with http_response_free. KA_ERR_DENIED (a URL that is not https
+	 * or loopback), KA_ERR_NETWORK, KA_ERR_TIMEOUT, KA_ERR_PROTOCOL (an
+	 * answer over the size cap). */
+	enum ka_status (*http)(const struct ka_mctx *m,
+			       const struct ka_http_request *req,
+			       struct ka_http_response **out, ka_error *err);
+	void (*http_response_free)(struct ka_http_response *r);
+	/* Append name=value, percent-encoded and '&'-separated, to a form
+	 * kept in secure memory: *form is NULL at first and is freed with
+	 * secure_free. */
+	enum ka_status (*form_add)(char **form, size_t *len, const char *name,
+				   const char *value);
+	/* Talk to the person through the context's conversation; without
+	 * one, KA_ERR_UNSUPPORTED. answer may be NULL for INFO/BROWSE. */
+	enum ka_status (*converse)(const struct ka_mctx *m,
+				   const struct ka_conv_msg *msg, char *answer,
+				   size_t size, ka_error *err);
+	/* Read issuer/.well-known/openid-configuration, then
+	 * .well-known/oauth-authorization-server (RFC 8414). */
+	enum ka_status (*oauth_discover)(const struct ka_mctx *m,
+					 const char *issuer, const char *ca_file,
+					 struct ka_oauth_endpoints *out,
+					 ka_error *err);
+	/* POST a token request; a successful answer (JSON, or a form as
+	 * GitHub may send) becomes *out. An OAuth error answer returns
+	 * KA_ERR_DENIED with oerr filled and err untouched, so the module
+	 * words it; other failures set err. oerr may be NULL. */
+	enum ka_status (*oauth_token)(const struct ka_mctx *m,
+				      const struct ka_oauth_request *req,
+				      struct ka_record **out,
+				      struct ka_oauth_error *oerr,
+				      ka_error *err);
+	/* Run a whole device authorization grant (see ka_oauth_device). */
+	enum ka_status (*oauth_device)(const struct ka_mctx *m,
+				       const struct ka_oauth_device *req,
+				       struct ka_record **out,
+				       struct ka_oauth_error *oerr,
+				       ka_error *err);
+	/* RFC 7009: POST req->form (client authentication) plus token and
+	 * token_type_hint (hint may be NULL) to req->url. */
+	enum ka_status (*oauth_revoke)(const struct ka_mctx *m,
+				       const struct ka_oauth_request *req,
+				       const char *token, const char *hint,
+				       struct ka_oauth_error *oerr,
+				       ka_error *err);
+	/* n - 1 random base64url characters and a NUL. */
+	enum ka_status (*random_string)(char *out, size_t n);
+	/* The S256 challenge of a PKCE verifier (RFC 7636): 43 characters
+	 * and a NUL; n >= 44. */
+	enum ka_status (*pkce_s256)(const char *verifier, char *out, size_t n);
+	int64_t (*now)(void);
+	size_t (*record_scope_count)(const struct ka_record *r);
+	const char *(*record_scope)(const struct ka_record *r, size_t i);
 };
 
 struct ka_module {

@@ -4,7 +4,7 @@
  * caller frees with the matching *_free (which accepts NULL). Getters
  * return borrowed pointers that live as long as the object they came from.
  * No function here ever returns a token: tokens leave the library only
- * inside an HTTP header (see ka_authorize, once the executor API lands).
+ * inside an HTTP header (see ka_authorize).
  */
 #ifndef KIWIAUTH_H
 #define KIWIAUTH_H
@@ -79,6 +79,10 @@ struct ka_options {
 	 * compiled-in directory. */
 	const char *module_dir;
 	unsigned flags;		/* KA_CTX_* */
+	/* Log sink from the start, so messages while opening reach it too;
+	 * NULL keeps the default. Same as ka_ctx_set_log afterwards. */
+	void (*log)(int level, const char *message, void *data);
+	void *log_data;
 };
 
 /* Opens a context. opts may be NULL. On success *out is owned by the
@@ -87,6 +91,12 @@ struct ka_options {
 enum ka_status ka_ctx_new(const struct ka_options *opts, struct ka_ctx **out,
 			  ka_error *err);
 void ka_ctx_free(struct ka_ctx *ctx);
+
+/* KA_OK, or KA_ERR_CONFIG when a whole file could not be used (missing,
+ * unsafe permissions, syntax error): with KA_CTX_LENIENT the context then
+ * holds only the services of the files that could be read. Broken stanzas
+ * do not count here; see ka_service_error(). */
+enum ka_status ka_ctx_config_status(const struct ka_ctx *ctx);
 
 /* Diagnostics ("file:line: message") found while opening. Borrowed. */
 size_t ka_ctx_diag_count(const struct ka_ctx *ctx);
@@ -195,6 +205,188 @@ enum ka_status ka_erase(struct ka_ctx *ctx, const char *service,
 typedef void (*ka_account_fn)(const char *account, void *data);
 enum ka_status ka_accounts(struct ka_ctx *ctx, const char *service,
 			   ka_account_fn fn, void *data, ka_error *err);
+
+/* ==== executor API ===================================================== *
+ *
+ * What an executor (the code that runs an agent's tools) calls to put a
+ * credential on one HTTP request of one tool. The tool never sees the
+ * token: it goes straight from the library into a libcurl header list.
+ *
+ *   1. ka_tool_scope_new() on the tool's chain of manifests gives the
+ *      required scope and, optionally, the service (none: public tool).
+ *   2. ka_authorize() checks the URL's origin, the token's freshness and
+ *      scopes, and sets the service's header on a struct curl_slist.
+ *   3. ka_curl_apply() puts URL and headers on a CURL handle with safe
+ *      settings (https only but for loopback; no automatic redirects).
+ *   4. ka_headers_free() wipes and frees the header list.
+ *
+ * Everything here is thread-safe for one shared context. */
+
+/* Declared the way curl.h declares them, so this header does not need
+ * curl.h. (A program built with CURL_STRICTER must include curl.h
+ * first.) */
+struct curl_slist;
+#if !defined(CURLINC_CURL_H) && !defined(__CURL_CURL_H)
+typedef void CURL;
+#endif
+
+/* The scope and service a tool needs, found in its chain of manifests. */
+struct ka_tool_scope;
+
+/* json (len bytes) is a JSON array of manifests (objects), the tool itself
+ * first and its outermost parent last. The first `required_scope` and
+ * the first `auth_service` found walking from the tool outwards win, so a
+ * tool overrides its parents. No `required_scope` anywhere: a public tool
+ * (scope and service are NULL; any auth_service is ignored). The leaf's
+ * `name`, if any, names the tool in the audit trail. Malformed chains
+ * (not an array, a scope that is not a non-empty string without spaces,
+ * a bad service name) give KA_ERR_INVALID. On success *out is owned by
+ * the caller: free it with ka_tool_scope_free(). */
+enum ka_status ka_tool_scope_new(const char *json, size_t len,
+				 struct ka_tool_scope **out, ka_error *err);
+void ka_tool_scope_free(struct ka_tool_scope *ts);	/* NULL: no-op */
+/* Borrowed from ts. NULL when not set (scope NULL: a public tool). */
+const char *ka_tool_scope_scope(const struct ka_tool_scope *ts);
+const char *ka_tool_scope_service(const struct ka_tool_scope *ts);
+const char *ka_tool_scope_tool(const struct ka_tool_scope *ts);
+
+#define KA_PRIMITIVE_HTTP "http_client"
+
+/* One request of one tool. All strings are borrowed for the call. */
+struct ka_request {
+	const char *primitive;	/* only "http_client" gets a credential */
+	const char *method;	/* "GET", ... (for the audit trail) */
+	const char *url;	/* absolute URL, as the tool gave it */
+	const char *scope;	/* required scope, or NULL */
+	const char *service;	/* NULL: the one service listing scope */
+	const char *account;	/* NULL: KA_ACCOUNT_DEFAULT */
+	const char *tool;	/* tool name for the audit trail, or NULL */
+};
+
+/* What ka_authorize decided. service is borrowed from the context. */
+struct ka_auth_info {
+	const char *service;	/* the service used, or NULL */
+	int injected;		/* 1 if a credential header was set */
+};
+
+/* Authorize one request and set its credential header.
+ *
+ * Nothing happens (KA_OK, *headers untouched, no source is read) when the
+ * primitive is not "http_client", or when neither scope nor service is
+ * given (a public tool). Otherwise: the service is req->service, else the
+ * one service whose `scopes` lists req->scope; the URL's scheme, host and
+ * port must match one of its `hosts`; the token must be fresh (a token
+ * that expired or expires within min_valid is never used) and, when the
+ * record lists scopes, hold req->scope. Then the service's `header` is
+ * formatted with the token and appended to *headers, and every header of
+ * the same name the tool supplied is removed (wiped, then freed).
+ *
+ * *headers stays owned by the caller (it may be NULL at entry: a list is
+ * created); free it with ka_headers_free(). On failure *headers is left as
+ * it was and err says why in words a person can act on; err->auth_required
+ * is set when someone must sign in. No message ever holds a token. info
+ * may be NULL. Each decision goes to the audit trail when one is set. */
+enum ka_status ka_authorize(struct ka_ctx *ctx, const struct ka_request *req,
+			    struct curl_slist **headers,
+			    struct ka_auth_info *info, ka_error *err);
+
+/* Wipe every header (the credential among them), then free the list, as
+ * curl_slist_free_all() would. NULL: no-op. */
+void ka_headers_free(struct curl_slist *headers);
+
+/* Prepare a libcurl easy handle for the request ka_authorize() approved:
+ * set CURLOPT_URL (the URL as parsed, checked again), CURLOPT_HTTPHEADER
+ * (borrowed: keep headers alive until the transfer ends), allow only
+ * https (http for loopback hosts, with no proxy), and turn automatic
+ * redirects off: libcurl strips Authorization on a cross-origin redirect
+ * but not custom header names. To follow a redirect, read
+ * CURLINFO_REDIRECT_URL and authorize the next hop with a new header list;
+ * a hop the service does not allow goes without the credential. The
+ * method and body are left to the caller. */
+enum ka_status ka_curl_apply(CURL *curl, const struct ka_request *req,
+			     struct curl_slist *headers, ka_error *err);
+
+/* ==== sign-in and refresh ============================================== *
+ *
+ * Obtaining, refreshing and revoking tokens through a service's refresh
+ * module. Tokens go from the server into the source stack; none of these
+ * functions hands one to the caller. */
+
+/* The conversation: how a refresh module talks to a person (PAM's conv).
+ * INFO and ERROR are lines to show; BROWSE is a URL to open (the
+ * application may start a browser); PROMPT and PROMPT_SECRET ask for one
+ * line of text, written NUL-terminated into answer (answer_size bytes of
+ * wiped memory owned by the library; PROMPT_SECRET must not echo). */
+enum ka_conv_style {
+	KA_CONV_INFO = 1,
+	KA_CONV_ERROR,
+	KA_CONV_BROWSE,
+	KA_CONV_PROMPT,
+	KA_CONV_PROMPT_SECRET,
+};
+
+struct ka_conv_msg {
+	enum ka_conv_style style;
+	const char *text;	/* a line for a person; never a token */
+	const char *url;	/* a URL to visit, or NULL */
+	const char *code;	/* a user code to enter there, or NULL */
+};
+
+/* Return KA_OK, or an error status (the sign-in is abandoned). answer is
+ * NULL for INFO, ERROR and BROWSE. */
+typedef enum ka_status (*ka_conv_fn)(const struct ka_conv_msg *msg,
+				     char *answer, size_t answer_size,
+				     void *data);
+/* Without a conversation, flows that need a person fail with
+ * KA_ERR_UNSUPPORTED. fn NULL removes it. */
+void ka_ctx_set_conversation(struct ka_ctx *ctx, ka_conv_fn fn, void *data);
+
+struct ka_signin_options {
+	const char *flow;	/* "device", "code", "client-credentials",
+				 * "token", or NULL: the module's default */
+	const char *const *scopes;	/* scopes to request, or NULL */
+	size_t nscopes;			/* 0: the module's configured ones */
+	int no_browser;		/* 1: never start a browser */
+};
+
+/* Sign in to (service, account) with its refresh module and store the
+ * new record through ka_store's routing. opts may be NULL. */
+enum ka_status ka_signin(struct ka_ctx *ctx, const char *service,
+			 const char *account,
+			 const struct ka_signin_options *opts, ka_error *err);
+
+/* Refresh now, even if the token is still fresh. */
+#define KA_REFRESH_FORCE 0x1u
+
+/* Refresh the record of (service, account) if it expired or expires
+ * within min_valid seconds (always with KA_REFRESH_FORCE). One refresh
+ * per (service, account) at a time: threads of this process wait for the
+ * one in flight; other processes wait on a lock file under
+ * $XDG_RUNTIME_DIR/kiwi-auth/ and skip the refresh if it was done while
+ * they waited. The new record (with a rotated refresh token) is stored
+ * durably before the lock is released and before anyone uses it. On
+ * failure the stored record is left as it was. *refreshed (may be NULL)
+ * is 1 if this call refreshed, 0 if it was not needed. */
+enum ka_status ka_refresh(struct ka_ctx *ctx, const char *service,
+			  const char *account, unsigned flags, int *refreshed,
+			  ka_error *err);
+
+/* What ka_logout did. */
+struct ka_logout_result {
+	unsigned erased;	/* sources that held a record */
+	int revoked;		/* 1 revoked at the server, 0 nothing to
+				 * revoke (or no revocation endpoint), -1 the
+				 * revocation failed (see revoke_error) */
+	ka_error revoke_error;
+};
+
+/* Revoke the record's tokens at the server (RFC 7009) when the refresh
+ * module can, then ka_erase() it. A failed revocation does not stop the
+ * erase: it is reported in res->revoke_error and the return value is the
+ * erase's. res may be NULL. */
+enum ka_status ka_logout(struct ka_ctx *ctx, const char *service,
+			 const char *account, struct ka_logout_result *res,
+			 ka_error *err);
 
 #ifdef __cplusplus
 }

@@ -293,6 +293,27 @@ KAI_API enum ka_status ka_load(struct ka_ctx *ctx, const char *service,
 	return st;
 }
 
+enum ka_status kai_service_usable(struct ka_ctx *ctx, const char *service,
+				  const char **account, struct ka_service **out,
+				  ka_error *err)
+{
+	return usable(ctx, service, account, out, err);
+}
+
+enum ka_status kai_load_fresh(struct ka_ctx *ctx, const char *service,
+			      const char *account, struct ka_record **out,
+			      ka_error *err)
+{
+	struct ka_service *s;
+	enum ka_status st;
+
+	*out = NULL;
+	if ((st = usable(ctx, service, &account, &s, err)) != KA_OK)
+		return st;
+	cache_drop(s, account);
+	return ka_load(ctx, service, account, out, err);
+}
+
 static int writable(const struct ka_mctx *m)
 {
 	return m->mod != NULL && m->mod->source->store != NULL;
@@ -397,11 +418,16 @@ KAI_API enum ka_status ka_erase(struct ka_ctx *ctx, const char *service,
 
 		if (!writable(m) || m->mod->source->erase == NULL)
 			continue;
-		st = m->mod->source->erase(m, s->name, account, err);
-		if (st == KA_OK)
+		ka_error e;
+
+		ka_error_clear(&e);
+		st = m->mod->source->erase(m, s->name, account, &e);
+		if (st == KA_OK) {
 			n++;
-		else if (st != KA_ERR_NOT_FOUND && first == KA_OK)
+		} else if (st != KA_ERR_NOT_FOUND && first == KA_OK) {
 			first = st;
+			kai_error_copy(err, &e);
+		}
 	}
 	pthread_mutex_unlock(&s->flight_lock);
 	if (erased != NULL)
@@ -482,6 +508,7 @@ enum ka_status kai_with_record(struct ka_ctx *ctx, const char *service,
 	struct ka_record *rec = NULL;
 	enum ka_status st;
 	int64_t now = kai_now();
+	int refreshed = 0;
 
 	if ((st = usable(ctx, service, &account, &s, err)) != KA_OK)
 		return st;
@@ -496,7 +523,19 @@ enum ka_status kai_with_record(struct ka_ctx *ctx, const char *service,
 	st = ka_load(ctx, service, account, &rec, err);
 	if (st != KA_OK)
 		return st;
-	if (usable_now(s, rec, kai_now()))
+	/* Inside min_valid and refreshable: refresh first (refresh.c). A
+	 * record just refreshed is used unless it has really expired, so a
+	 * server TTL shorter than min_valid cannot cause a refresh loop. */
+	if (!usable_now(s, rec, kai_now()) && s->refresh != NULL) {
+		ka_record_free(rec);
+		rec = NULL;
+		st = kai_refresh(ctx, s, account, 0, &rec, NULL, err);
+		if (st != KA_OK)
+			return st;
+		refreshed = rec->access_token != NULL &&
+			    (rec->expires_at == 0 || kai_now() < rec->expires_at);
+	}
+	if (refreshed || usable_now(s, rec, kai_now()))
 		st = fn(s, rec, data, err);
 	else if (rec->access_token == NULL)
 		not_signed_in(s, account, err), st = KA_ERR_NOT_FOUND;

@@ -58,6 +58,11 @@ KAI_API void ka_ctx_set_log(struct ka_ctx *ctx, ka_log_fn fn, void *data)
 	ctx->log_data = data;
 }
 
+KAI_API enum ka_status ka_ctx_config_status(const struct ka_ctx *ctx)
+{
+	return ctx->config_status;
+}
+
 KAI_API size_t ka_ctx_diag_count(const struct ka_ctx *ctx)
 {
 	return ctx->diags.n;
@@ -106,6 +111,10 @@ KAI_API enum ka_status ka_ctx_new(const struct ka_options *opts,
 	if (ctx == NULL)
 		return KA_ERR_NOMEM;
 	ctx->log = default_log;
+	if (opts != NULL && opts->log != NULL) {
+		ctx->log = opts->log;
+		ctx->log_data = opts->log_data;
+	}
 	ctx->flags = opts != NULL ? opts->flags : 0;
 	ctx->module_dir = strdup(module_dir(opts));
 	if (ctx->module_dir == NULL) {
@@ -116,6 +125,7 @@ KAI_API enum ka_status ka_ctx_new(const struct ka_options *opts,
 	st = kai_config_load(ctx, opts != NULL ? opts->config : NULL, &cerr);
 	if (st == KA_ERR_NOMEM)
 		goto out;
+	ctx->config_status = st;
 	if (!(ctx->flags & KA_CTX_NO_MODULES))
 		kai_loader_bind(ctx);
 	if (st == KA_OK && ctx->diags.n > 0) {

@@ -127,4 +127,18 @@ const struct ka_host kai_host = {
 	.record_set_obtained_at = ka_record_set_obtained_at,
 	.record_expires_at = ka_record_expires_at,
 	.record_account = ka_record_account,
+	/* ABI minor 1 */
+	.http = kai_host_http,
+	.http_response_free = kai_http_response_free,
+	.form_add = kai_form_add,
+	.converse = kai_converse,
+	.oauth_discover = kai_oauth_discover,
+	.oauth_token = kai_oauth_token,
+	.oauth_device = kai_oauth_device,
+	.oauth_revoke = kai_oauth_revoke,
+	.random_string = kai_random_string,
+	.pkce_s256 = kai_pkce_s256,
+	.now = kai_now,
+	.record_scope_count = ka_record_scope_count,
+	.record_scope = ka_record_scope,
 };

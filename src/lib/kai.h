@@ -204,6 +204,7 @@ struct ka_ctx {
 	struct kai_module *modules;
 	ka_log_fn log;
 	void *log_data;
+	enum ka_status config_status;	/* of kai_config_load */
 	/* Global settings (the `global` group). */
 	char *audit_file;
 	int audit_syslog;
@@ -261,6 +262,9 @@ struct kai_origin {
  * its origin. */
 enum ka_status kai_origin_parse(const char *url, struct kai_origin *out,
 				char **canon, ka_error *err);
+/* 1 if s holds a byte < 0x20 or 0x7f (as kai_has_ctl, faster); *len
+ * (may be NULL) gets strlen(s). */
+int kai_ctl_scan(const char *s, size_t *len);
 /* 1 if o matches one host pattern "scheme://HOST[:PORT|:*]". */
 int kai_origin_match(const struct kai_origin *o, const char *pattern);
 /* 1 if o matches any of the service's hosts. */
@@ -354,6 +358,20 @@ enum ka_status kai_refresh(struct ka_ctx *ctx, struct ka_service *s,
 			   const char *account, unsigned flags,
 			   struct ka_record **out, int *refreshed,
 			   ka_error *err);
+
+/* The exclusive lock of (service, account) across processes: an fd, or -1
+ * with err set. kai_refresh_unlock(-1) is a no-op. */
+int kai_refresh_lock(const char *service, const char *account, ka_error *err);
+void kai_refresh_unlock(int fd);
+/* Check service and account as every broker entry point does (account
+ * NULL becomes KA_ACCOUNT_DEFAULT); *out is the usable service. */
+enum ka_status kai_service_usable(struct ka_ctx *ctx, const char *service,
+				  const char **account, struct ka_service **out,
+				  ka_error *err);
+/* host->http: kai_http with the instance's context. */
+enum ka_status kai_host_http(const struct ka_mctx *m,
+			     const struct ka_http_request *req,
+			     struct ka_http_response **out, ka_error *err);
 
 /* Test hook: called at named points of a refresh ("locked", "answered",
  * "stored"). NULL in every program but the tests that set it; never

@@ -150,7 +150,10 @@ ka_run --config "$T/conf/missing.conf" check
 expect_rc 3 "check: a missing --config file is a configuration error"
 expect_err "missing.conf" "check names the missing file"
 ka_run --config "$T/conf/missing.conf" status
-expect_err "run 'kiwi-auth check'" "status warns about configuration problems"
+expect_rc 3 "status: a missing --config file is a configuration error"
+expect_err "missing.conf" "status names the missing file"
+ka_run --config "$T/conf/syntax.conf" token set svc
+expect_rc 3 "token set refuses to work on an unreadable configuration"
 
 # ---- unknown service ---------------------------------------------------
 for cmd in "status nosuch" "logout nosuch" "token set nosuch"; do

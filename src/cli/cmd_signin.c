@@ -1,0 +1,312 @@
+/* cmd_signin.c: `kiwi-auth signin` and `kiwi-auth refresh`, and the
+ * terminal side of the conversation with a refresh module. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define MAX_SCOPES 64
+
+extern char **environ;
+
+struct conv_state {
+	int no_browser;
+	int password_stdin;	/* secrets from stdin; no other question */
+};
+
+/* ---- the conversation ------------------------------------------------- */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int signo)
+{
+	interrupted = signo;
+}
+
+/* One line of stdin into answer, byte by byte so no stdio buffer keeps a
+ * copy; echo off on a terminal when secret. */
+static enum ka_status read_answer(const char *text, int secret, char *answer,
+				  size_t size)
+{
+	struct sigaction sa, old_int, old_term;
+	struct termios saved, t;
+	int tty = isatty(STDIN_FILENO), echo_off = 0;
+	size_t n = 0;
+	enum ka_status st = KA_OK;
+
+	if (tty && text != NULL) {
+		fprintf(stderr, "%s ", text);
+		fflush(stderr);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;	/* no SA_RESTART: read() returns */
+	sigemptyset(&sa.sa_mask);
+	interrupted = 0;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	if (tty && secret && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		t = saved;
+		t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		echo_off = tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == 0;
+	}
+	for (;;) {
+		char c;
+		ssize_t r = read(STDIN_FILENO, &c, 1);
+
+		if (r < 0 && errno == EINTR && !interrupted)
+			continue;
+		if (r < 0 || interrupted) {
+			st = KA_ERR_IO;
+			break;
+		}
+		if (r == 0 || c == '\n')
+			break;
+		if (n + 1 >= size) {
+			st = KA_ERR_INVALID;
+			break;
+		}
+		answer[n++] = c;
+	}
+	if (n > 0 && answer[n - 1] == '\r')
+		n--;
+	answer[n] = '\0';
+	if (echo_off) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+		fputc('\n', stderr);
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (st != KA_OK)
+		explicit_bzero(answer, size);
+	return st;
+}
+
+/* xdg-open from PATH, if there is one and a display to show it on. */
+static void open_browser(const char *url)
+{
+	const char *path = getenv("PATH");
+	char exe[4096], *dirs, *d, *save = NULL;
+	posix_spawn_file_actions_t fa;
+	char *argv[3];
+	pid_t pid;
+
+	if (path == NULL || (getenv("DISPLAY") == NULL &&
+			     getenv("WAYLAND_DISPLAY") == NULL))
+		return;
+	if ((dirs = strdup(path)) == NULL)
+		return;
+	exe[0] = '\0';
+	for (d = strtok_r(dirs, ":", &save); d != NULL;
+	     d = strtok_r(NULL, ":", &save)) {
+		snprintf(exe, sizeof(exe), "%s/xdg-open", d);
+		if (d[0] == '/' && access(exe, X_OK) == 0)
+			break;
+		exe[0] = '\0';
+	}
+	free(dirs);
+	if (exe[0] == '\0' || posix_spawn_file_actions_init(&fa) != 0)
+		return;
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	argv[0] = exe;
+	argv[1] = (char *)url;	/* no secret: state and PKCE challenge only */
+	argv[2] = NULL;
+	if (posix_spawn(&pid, exe, &fa, NULL, argv, environ) == 0)
+		fprintf(stderr, "(opening a browser)\n");
+	posix_spawn_file_actions_destroy(&fa);
+}
+
+static enum ka_status converse(const struct ka_conv_msg *msg, char *answer,
+			       size_t size, void *data)
+{
+	const struct conv_state *cs = data;
+
+	switch (msg->style) {
+	case KA_CONV_INFO:
+	case KA_CONV_ERROR:
+		fprintf(stderr, "%s\n", msg->text);
+		break;
+	case KA_CONV_BROWSE:
+		fprintf(stderr, "%s\n  %s\n", msg->text,
+			msg->url != NULL ? msg->url : "");
+		if (!cs->no_browser && msg->url != NULL)
+			open_browser(msg->url);
+		break;
+	case KA_CONV_PROMPT:
+	case KA_CONV_PROMPT_SECRET:
+		if (cs->password_stdin && msg->style == KA_CONV_PROMPT) {
+			cli_error("cannot ask \"%s\" with --password-stdin; "
+				  "run without it to answer on the terminal",
+				  msg->text);
+			return KA_ERR_UNSUPPORTED;
+		}
+		return read_answer(cs->password_stdin ? NULL : msg->text,
+				   msg->style == KA_CONV_PROMPT_SECRET, answer,
+				   size);
+	}
+	fflush(stderr);
+	return KA_OK;
+}
+
+/* ---- signin ----------------------------------------------------------- */
+
+static int run_signin(struct cli_opts *o, const char *service,
+		      const char *account, struct ka_signin_options *so,
+		      int password_stdin)
+{
+	struct conv_state cs = { so->no_browser, password_stdin };
+	const struct ka_service *svc;
+	struct ka_ctx *ctx = NULL;
+	enum ka_status st;
+	ka_error err;
+	int rc;
+
+	ka_error_clear(&err);
+	if ((rc = cli_open(o, 0, &ctx)) != CLI_EXIT_OK)
+		return rc;
+	if ((rc = cli_service(ctx, service, &svc)) != CLI_EXIT_OK)
+		goto out;
+	ka_ctx_set_conversation(ctx, converse, &cs);
+	st = ka_signin(ctx, service, account, so, &err);
+	if (st != KA_OK) {
+		rc = cli_report(st, &err);
+		goto out;
+	}
+	printf("signed in to %s (%s)\n", service, account);
+out:
+	ka_ctx_free(ctx);
+	return rc;
+}
+
+int cmd_signin(struct cli_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONG,
+		{ "account", required_argument, NULL, 'a' },
+		{ "flow", required_argument, NULL, 'f' },
+		{ "scope", required_argument, NULL, 's' },
+		{ "no-browser", no_argument, NULL, 'n' },
+		{ "password-stdin", no_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *scopes[MAX_SCOPES + 1] = { NULL };
+	struct ka_signin_options so = { NULL, scopes, 0, 0 };
+	const char *account = KA_ACCOUNT_DEFAULT;
+	int c, rc, done, password_stdin = 0;
+
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "a:f:s:n",
+				longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			account = optarg;
+			continue;
+		case 'f':
+			if (strcmp(optarg, "device") != 0 &&
+			    strcmp(optarg, "code") != 0 &&
+			    strcmp(optarg, "client-credentials") != 0 &&
+			    strcmp(optarg, "token") != 0)
+				return cli_usage("signin", "--flow is device, "
+						 "code, client-credentials or "
+						 "token");
+			so.flow = optarg;
+			continue;
+		case 's':
+			if (so.nscopes >= MAX_SCOPES || optarg[0] == '\0' ||
+			    strpbrk(optarg, " \t\r\n") != NULL)
+				return cli_usage("signin", "--scope takes one "
+						 "scope without spaces (at most "
+						 "%d)", MAX_SCOPES);
+			scopes[so.nscopes++] = optarg;
+			continue;
+		case 'n':
+			so.no_browser = 1;
+			continue;
+		case 'p':
+			password_stdin = 1;
+			continue;
+		}
+		rc = cli_common_option(o, "signin", c, &done);
+		if (done || rc > 0)
+			return rc;
+	}
+	if (argc - optind != 1)
+		return cli_usage("signin", "signin needs exactly one SERVICE");
+	if ((rc = cli_check_account("signin", account)) != CLI_EXIT_OK)
+		return rc;
+	return run_signin(o, argv[optind], account, &so, password_stdin);
+}
+
+/* ---- refresh ------------------------------------------------------------ */
+
+static int run_refresh(struct cli_opts *o, const char *service,
+		       const char *account, unsigned flags)
+{
+	const struct ka_service *svc;
+	struct ka_ctx *ctx = NULL;
+	enum ka_status st;
+	ka_error err;
+	int rc, refreshed = 0;
+
+	ka_error_clear(&err);
+	if ((rc = cli_open(o, 0, &ctx)) != CLI_EXIT_OK)
+		return rc;
+	if ((rc = cli_service(ctx, service, &svc)) != CLI_EXIT_OK)
+		goto out;
+	st = ka_refresh(ctx, service, account, flags, &refreshed, &err);
+	if (st != KA_OK) {
+		rc = cli_report(st, &err);
+		goto out;
+	}
+	if (refreshed)
+		printf("refreshed the token of %s (%s)\n", service, account);
+	else
+		printf("the token of %s (%s) is still fresh\n", service, account);
+out:
+	ka_ctx_free(ctx);
+	return rc;
+}
+
+int cmd_refresh(struct cli_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONG,
+		{ "account", required_argument, NULL, 'a' },
+		{ "if-needed", no_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *account = KA_ACCOUNT_DEFAULT;
+	unsigned flags = KA_REFRESH_FORCE;
+	int c, rc, done;
+
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "a:i", longopts,
+				NULL)) != -1) {
+		if (c == 'a') {
+			account = optarg;
+			continue;
+		}
+		if (c == 'i') {
+			flags &= ~KA_REFRESH_FORCE;
+			continue;
+		}
+		rc = cli_common_option(o, "refresh", c, &done);
+		if (done || rc > 0)
+			return rc;
+	}
+	if (argc - optind != 1)
+		return cli_usage("refresh", "refresh needs exactly one SERVICE");
+	if ((rc = cli_check_account("refresh", account)) != CLI_EXIT_OK)
+		return rc;
+	return run_refresh(o, argv[optind], account, flags);
+}
