@@ -6,7 +6,8 @@
 SRC=${KA_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DOC=$SRC/doc
 PAGES="kiwi-auth.1 kiwi-auth.conf.5 libkiwiauth.3 kiwi-auth-module.3
-	kiwi-auth-env.8 kiwi-auth-file.8 kiwi-auth-keyring.8 kiwi-auth-exec.8"
+	kiwi-auth-env.8 kiwi-auth-file.8 kiwi-auth-keyring.8 kiwi-auth-exec.8
+	kiwi-auth-supabase.8 kiwi-auth-github.8"
 
 command -v groff > /dev/null 2>&1 ||
 	ka_skip "groff is not installed (Debian package groff-base)"
@@ -134,7 +135,7 @@ for c in required requisite sufficient optional; do
 done
 
 # ---- module pages against the modules' argument tables -----------------------
-for m in env file keyring exec; do
+for m in env file keyring exec supabase github; do
 	c=$SRC/modules/source/$m.c
 	[ -f "$c" ] || c=$SRC/modules/refresh/$m.c
 	[ -f "$c" ] || continue
