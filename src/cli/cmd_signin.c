@@ -92,9 +92,21 @@ static enum ka_status read_answer(const char *text, int secret, char *answer,
 	return st;
 }
 
+/* What a browser needs from the environment, and nothing else: a token
+ * kept in a variable for an `env` source must not reach the child. */
+static const char *const browser_env[] = {
+	"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_MESSAGES",
+	"DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "XDG_RUNTIME_DIR",
+	"XDG_CURRENT_DESKTOP", "XDG_SESSION_TYPE", "XDG_DATA_DIRS",
+	"XDG_CONFIG_DIRS", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "DESKTOP_SESSION",
+	"DBUS_SESSION_BUS_ADDRESS", "BROWSER", NULL,
+};
+
 /* xdg-open from PATH, if there is one and a display to show it on. */
 static void open_browser(const char *url)
 {
+	char *envp[sizeof(browser_env) / sizeof(browser_env[0])];
+	size_t n = 0;
 	const char *path = getenv("PATH");
 	char exe[4096], *dirs, *d, *save = NULL;
 	posix_spawn_file_actions_t fa;
@@ -123,7 +135,18 @@ static void open_browser(const char *url)
 	argv[0] = exe;
 	argv[1] = (char *)url;	/* no secret: state and PKCE challenge only */
 	argv[2] = NULL;
-	if (posix_spawn(&pid, exe, &fa, NULL, argv, environ) == 0)
+	for (const char *const *name = browser_env; *name != NULL; name++) {
+		size_t len = strlen(*name);
+
+		for (char **e = environ; *e != NULL; e++) {
+			if (strncmp(*e, *name, len) == 0 && (*e)[len] == '=') {
+				envp[n++] = *e;
+				break;
+			}
+		}
+	}
+	envp[n] = NULL;
+	if (posix_spawn(&pid, exe, &fa, NULL, argv, envp) == 0)
 		fprintf(stderr, "(opening a browser)\n");
 	posix_spawn_file_actions_destroy(&fa);
 }

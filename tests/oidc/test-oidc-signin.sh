@@ -88,6 +88,32 @@ grep -q "code_challenge_method=S256" "$T/signin.err" &&
 	ka_pass "code flow: a refresh token was stored (offline_access)" ||
 	ka_fail "code flow: no refresh token"
 
+# ---- the browser gets an allow-listed environment ------------------------------
+# A stand-in xdg-open (first in PATH) records its environment and plays the
+# user's part itself, as a real browser would.
+mkdir -p "$T/bin"
+cat >"$T/bin/xdg-open" <<EOF
+#!/bin/sh
+env >"$T/browser.env"
+exec "$(command -v node)" "$OIDC_NODE_DIR/driver.mjs" code "\$1" >"$T/browser.out" 2>&1
+EOF
+chmod 700 "$T/bin/xdg-open"
+canary="kiwiBROWSERCANARY$$"
+PATH="$T/bin:$PATH" DISPLAY=:99 KIWI_LEAK_CANARY="$canary" \
+	"$KA_CLI" --config "$CONF" signin native --account carol --flow code \
+	</dev/null >"$T/b.out" 2>"$T/b.err"
+rc=$?
+[ $rc -eq 0 ] && ka_pass "browser: sign-in completed through xdg-open" ||
+	ka_fail "browser: exit $rc: $(cat "$T/b.err" "$T/browser.out" 2>/dev/null)"
+grep -q "^DISPLAY=:99$" "$T/browser.env" 2>/dev/null &&
+	ka_pass "browser: DISPLAY reaches the browser" ||
+	ka_fail "browser: DISPLAY missing from the browser's environment"
+if grep -q "$canary" "$T/browser.env" 2>/dev/null; then
+	ka_fail "browser: a variable outside the allow-list reached the browser"
+else
+	ka_pass "browser: other variables (a token in the environment) stay out"
+fi
+
 # ---- client credentials -------------------------------------------------------------
 ka_run signin machine
 expect_rc 0 "client credentials: signin exits 0"
