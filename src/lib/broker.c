@@ -141,6 +141,16 @@ static enum ka_status usable(struct ka_ctx *ctx, const char *service,
 			      "error: %s", s->name, s->error);
 		return KA_ERR_CONFIG;
 	}
+	/* KA_CTX_NO_MODULES contexts list services but cannot use them. */
+	for (size_t i = 0; i < s->nsources; i++) {
+		if (!s->sources[i]->initialized) {
+			kai_error_set(err, KA_ERR_MODULE,
+				      "the modules of service '%s' are not loaded "
+				      "(context opened with KA_CTX_NO_MODULES)",
+				      s->name);
+			return KA_ERR_MODULE;
+		}
+	}
 	*out = s;
 	return KA_OK;
 }

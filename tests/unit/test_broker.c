@@ -271,6 +271,28 @@ static void read_only_stack_refuses_store(void **state)
 	ka_record_free(r);
 }
 
+static void no_modules_context_refuses_use(void **state)
+{
+	struct fixture *f = *state;
+	struct ka_record *r = NULL;
+	ka_error err;
+	unsigned n;
+
+	two_sources(f, "sufficient", "found", "required", "found");
+	ka_ctx_free(f->ctx);
+	f->ctx = tu_ctx(f->conf, KA_CTX_NO_MODULES);
+	assert_int_equal(ka_service_count(f->ctx), 1);
+	ka_error_clear(&err);
+	assert_int_equal(ka_load(f->ctx, "svc", NULL, &r, &err), KA_ERR_MODULE);
+	assert_true(tu_contains(err.text, "not loaded"));
+	assert_int_equal(ka_record_new(&r), KA_OK);
+	assert_int_equal(ka_record_set_access_token(r, "x"), KA_OK);
+	assert_int_equal(ka_store(f->ctx, "svc", NULL, r, NULL), KA_ERR_MODULE);
+	assert_int_equal(ka_erase(f->ctx, "svc", NULL, &n, NULL), KA_ERR_MODULE);
+	ka_record_free(r);
+	assert_null(tu_read(f->counter[0]));
+}
+
 static void disabled_service_fails_closed(void **state)
 {
 	struct fixture *f = *state;
@@ -353,6 +375,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(store_goes_to_provider_else_first_writable, setup, teardown),
 		cmocka_unit_test_setup_teardown(read_only_stack_refuses_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(disabled_service_fails_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(no_modules_context_refuses_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(hot_path_refuses_expiring_tokens, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
