@@ -39,6 +39,9 @@ struct response {
 	json_t *headers;	/* lowercase name -> value */
 	size_t header_bytes;
 	int too_big;
+	/* The credential of this hop, for ka_redact: a server that echoes
+	 * request headers must not hand the token to the caller. */
+	const struct ka_auth_info *info;
 };
 
 /* ---- input -------------------------------------------------------------- */
@@ -249,10 +252,17 @@ static size_t on_header(char *p, size_t size, size_t n, void *data)
 
 		if (asprintf(&joined, "%s, %.*s", old, (int)(ve - vs), p + vs) < 0)
 			return 0;
+		ka_redact(r->info, joined, strlen(joined));
 		v = json_string(joined);
 		free(joined);
 	} else {
-		v = json_stringn(p + vs, ve - vs);
+		char *value = strndup(p + vs, ve - vs);
+
+		if (value == NULL)
+			return 0;
+		ka_redact(r->info, value, ve - vs);
+		v = json_stringn(value, ve - vs);
+		free(value);
 	}
 	if (v != NULL)
 		json_object_set_new(r->headers, name, v);
@@ -484,6 +494,7 @@ static int hop(struct run *r, int n, const char *url, const char *method,
 		return auth_exit(r, st, &err);
 	}
 	response_reset(&r->resp);
+	r->resp.info = &info;
 	if (!set_method(r->h, method, r->data, r->dlen, body) ||
 	    curl_easy_setopt(r->h, CURLOPT_WRITEFUNCTION, on_body) ||
 	    curl_easy_setopt(r->h, CURLOPT_WRITEDATA, &r->resp) ||
@@ -506,8 +517,12 @@ static int hop(struct run *r, int n, const char *url, const char *method,
 		goto out;
 	}
 	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, code);
+	if (ka_redact(&info, r->resp.body, r->resp.len) > 0 && r->o->verbose)
+		fprintf(stderr, "kiwi-auth: the response held the credential; "
+			"it was masked\n");
 	rc = CLI_EXIT_OK;
 out:
+	r->resp.info = NULL;
 	/* The handle keeps a pointer to the list: drop it before freeing. */
 	curl_easy_setopt(r->h, CURLOPT_HTTPHEADER, NULL);
 	ka_headers_free(headers);

@@ -267,6 +267,10 @@ struct ka_request {
 struct ka_auth_info {
 	const char *service;	/* the service used, or NULL */
 	int injected;		/* 1 if a credential header was set */
+	/* Private, for ka_redact(): where the credential sits in the header
+	 * list. Valid while that list lives. */
+	const char *priv_cred;
+	size_t priv_cred_len;
 };
 
 /* Authorize one request and set its credential header.
@@ -289,6 +293,15 @@ struct ka_auth_info {
 enum ka_status ka_authorize(struct ka_ctx *ctx, const struct ka_request *req,
 			    struct curl_slist **headers,
 			    struct ka_auth_info *info, ka_error *err);
+
+/* Overwrite with '*' every copy of the credential ka_authorize() set, found
+ * in buf (len bytes), and return how many there were. Run it on a
+ * response before a tool sees it: a server that echoes request headers
+ * back would otherwise hand the token to the tool. info must come from
+ * the ka_authorize() call that built the header list, and that list must
+ * not be freed yet. Only the exact bytes are found, not an encoded copy.
+ * info NULL, or nothing injected: 0. */
+size_t ka_redact(const struct ka_auth_info *info, char *buf, size_t len);
 
 /* Wipe every header (the credential among them), then free the list, as
  * curl_slist_free_all() would. NULL: no-op. */

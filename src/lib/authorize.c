@@ -341,8 +341,35 @@ KAI_API enum ka_status ka_authorize(struct ka_ctx *ctx,
 	if (info != NULL) {
 		info->service = a.svc != NULL ? a.svc->name : NULL;
 		info->injected = st == KA_OK;
+		if (st == KA_OK) {
+			/* set_header appended the credential last. */
+			struct curl_slist *last = *headers;
+
+			while (last->next != NULL)
+				last = last->next;
+			info->priv_cred = last->data + a.tok_off;
+			info->priv_cred_len = a.tok_len;
+		}
 	}
 	return st;
+}
+
+KAI_API size_t ka_redact(const struct ka_auth_info *info, char *buf,
+			 size_t len)
+{
+	size_t n = 0, k;
+	char *p = buf, *end = buf + len;
+
+	if (info == NULL || !info->injected || info->priv_cred == NULL ||
+	    (k = info->priv_cred_len) == 0 || buf == NULL)
+		return 0;
+	while ((size_t)(end - p) >= k &&
+	       (p = memmem(p, (size_t)(end - p), info->priv_cred, k)) != NULL) {
+		memset(p, '*', k);
+		p += k;
+		n++;
+	}
+	return n;
 }
 
 /* ---- applying the result to a libcurl handle ---------------------------- */

@@ -113,6 +113,16 @@ assert d["metadata"] == {"auth_required": False, "service": "api", "scope": "api
 PY
 no_canary "--json"
 
+# A server that echoes request headers must not hand the token back.
+ka_run request --scope api:read "$A/echo"
+expect_rc 0 "echoing server"
+no_canary "echoing server (body)"
+expect_out "X-Kiwi-Key: ****" "echoing server: the echoed credential is masked"
+ka_run --json request --scope api:read "$A/echo"
+no_canary "echoing server (--json headers and body)"
+expect_eq "$(values "$T/a.log" /echo X-Kiwi-Key | sort -u)" "$CANARY" \
+	"echoing server: the credential did reach the server"
+
 printf '[{"name":"list_items"},{"required_scope":"api:read","auth_service":"api"}]' > "$T/chain.json"
 ka_run request --chain "$T/chain.json" "$A/chain"
 expect_rc 0 "scope from --chain"

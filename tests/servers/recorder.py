@@ -8,6 +8,7 @@ appends one JSON line per request it receives to LOGFILE:
 Routes:
   /redirect?to=URL&code=N  answers N (default 302) with Location: URL
   /status/N                answers status N with a short text body
+  /echo                    echoes the request headers (body, and X-Echo)
   anything else            200, body "hello from PORT PATH" (text/plain)
 
 Python standard library only. Usage: recorder.py PORTFILE LOGFILE
@@ -58,6 +59,13 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/redirect":
             code = int(q.get("code", ["302"])[0])
             self.answer(code, "moved\n", [("Location", q["to"][0])])
+        elif url.path == "/echo":
+            # Echoes the request headers back, in the body and in one
+            # response header, as some debugging endpoints do.
+            lines = "".join("%s: %s\n" % (k, v) for k, v in self.headers.items())
+            auth = " | ".join(v for k, v in self.headers.items()
+                              if k.lower().startswith("x-kiwi") or k.lower() == "authorization")
+            self.answer(200, lines, [("X-Echo", auth)])
         elif url.path.startswith("/status/"):
             self.answer(int(url.path[8:]), "status page\n")
         else:

@@ -204,7 +204,7 @@ static void request(const struct fixture *f, const char *url,
 		.primitive = KA_PRIMITIVE_HTTP, .method = "GET", .url = url,
 		.scope = scope,
 	};
-	struct ka_auth_info info = { NULL, 0 };
+	struct ka_auth_info info = { .service = NULL };
 	struct curl_slist *h = NULL;
 	CURL *c = curl_easy_init();
 	ka_error err;
