@@ -16,6 +16,8 @@
 #define CLI_EXIT_CONFIG		3
 #define CLI_EXIT_AUTH		4
 #define CLI_EXIT_UNAVAILABLE	5
+#define CLI_EXIT_DENIED		6	/* request: origin or scope not allowed */
+#define CLI_EXIT_HTTP		7	/* request: the server answered >= 400 */
 
 #define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
 

@@ -13,13 +13,6 @@
 
 #include "cli.h"
 
-#ifndef CLI_EXIT_DENIED
-#define CLI_EXIT_DENIED		6	/* origin or scope not allowed */
-#endif
-#ifndef CLI_EXIT_HTTP
-#define CLI_EXIT_HTTP		7	/* the server answered 4xx or 5xx */
-#endif
-
 #define CMD "request"
 #define MAX_HOPS 10
 #define MAX_BODY (64L * 1024 * 1024)
