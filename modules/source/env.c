@@ -87,7 +87,7 @@ static enum ka_status env_load(struct ka_mctx *m, const char *service,
 			 es->variable);
 		goto out;
 	}
-	h->log(m, 7, "env: token for %s from %s (%zu bytes)", service,
+	h->log(m, 7, "token for %s from %s (%zu bytes)", service,
 	       es->variable, strlen(v));
 	*out = r;
 	r = NULL;

@@ -688,14 +688,14 @@ static enum ka_status exec_load(struct ka_mctx *m, const char *service,
 	}
 	st = run_command(h, es, path, envp, &r, err);
 	if (r.errbytes > 0)
-		h->log(m, 7, "exec: %s wrote %zu bytes to stderr", cmd,
+		h->log(m, 7, "%s wrote %zu bytes to stderr", cmd,
 		       r.errbytes);
 	if (st != KA_OK)
 		goto out;
 	if (strspn(r.out, " \t\n\r") == r.len)
 		st = KA_ERR_NOT_FOUND;	/* the command's "not signed in" */
 	else if ((st = parse_output(h, cmd, r.out, r.len, out, err)) == KA_OK)
-		h->log(m, 7, "exec: token for %s from %s (%zu bytes of output)",
+		h->log(m, 7, "token for %s from %s (%zu bytes of output)",
 		       service, cmd, r.len);
  out:
 	h->secure_free(r.out);

@@ -418,7 +418,7 @@ static enum ka_status file_load(struct ka_mctx *m, const char *service,
 		goto out;
 	st = parse_record(m, name, account, buf, len, out, err);
 	if (st == KA_OK)
-		h->log(m, 7, "file: read %s/%s (%zu bytes)", fs->dir, name,
+		h->log(m, 7, "read %s/%s (%zu bytes)", fs->dir, name,
 		       len);
  out:
 	h->secure_free(buf);
@@ -560,7 +560,7 @@ static enum ka_status file_store(struct ka_mctx *m, const char *service,
 		goto out;
 	st = replace_file(m, dirfd, name, json, len, err);
 	if (st == KA_OK)
-		h->log(m, 7, "file: wrote %s/%s (%zu bytes)", fs->dir, name,
+		h->log(m, 7, "wrote %s/%s (%zu bytes)", fs->dir, name,
 		       len);
  out:
 	h->secure_free(json);
