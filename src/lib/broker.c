@@ -63,7 +63,7 @@ static void cache_drop(struct ka_service *s, const char *account)
 {
 	struct kai_cache_entry **pp, *e;
 
-	pthread_rwlock_wrlock(&s->cache_lock);
+	kai_br_wrlock(&s->cache_lock);
 	for (pp = &s->cache; (e = *pp) != NULL; pp = &e->next) {
 		if (strcmp(e->account, account) == 0) {
 			*pp = e->next;
@@ -71,7 +71,7 @@ static void cache_drop(struct ka_service *s, const char *account)
 			break;
 		}
 	}
-	pthread_rwlock_unlock(&s->cache_lock);
+	kai_br_wrunlock(&s->cache_lock);
 }
 
 /* Cache a copy of rec (best effort: a failure only costs a later read). */
@@ -88,10 +88,10 @@ static void cache_put(struct ka_service *s, const char *account,
 	e->src = src;
 	e->loaded_at = kai_now();
 	cache_drop(s, account);
-	pthread_rwlock_wrlock(&s->cache_lock);
+	kai_br_wrlock(&s->cache_lock);
 	e->next = s->cache;
 	s->cache = e;
-	pthread_rwlock_unlock(&s->cache_lock);
+	kai_br_wrunlock(&s->cache_lock);
 }
 
 /* A copy of a fresh cached record, or NULL. */
@@ -100,13 +100,14 @@ static struct ka_record *cache_get(struct ka_service *s, const char *account,
 {
 	struct kai_cache_entry *e;
 	struct ka_record *copy = NULL;
+	unsigned stripe;
 
-	pthread_rwlock_rdlock(&s->cache_lock);
+	stripe = kai_br_rdlock(&s->cache_lock);
 	e = cache_find(s, account);
 	if (e != NULL && entry_fresh(s, e, kai_now()) &&
 	    kai_record_dup(e->rec, &copy) == KA_OK && src != NULL)
 		*src = e->src;
-	pthread_rwlock_unlock(&s->cache_lock);
+	kai_br_rdunlock(&s->cache_lock, stripe);
 	return copy;
 }
 
@@ -142,14 +143,11 @@ static enum ka_status usable(struct ka_ctx *ctx, const char *service,
 		return KA_ERR_CONFIG;
 	}
 	/* KA_CTX_NO_MODULES contexts list services but cannot use them. */
-	for (size_t i = 0; i < s->nsources; i++) {
-		if (!s->sources[i]->initialized) {
-			kai_error_set(err, KA_ERR_MODULE,
-				      "the modules of service '%s' are not loaded "
-				      "(context opened with KA_CTX_NO_MODULES)",
-				      s->name);
-			return KA_ERR_MODULE;
-		}
+	if (!s->bound) {
+		kai_error_set(err, KA_ERR_MODULE,
+			      "the modules of service '%s' are not loaded "
+			      "(context opened with KA_CTX_NO_MODULES)", s->name);
+		return KA_ERR_MODULE;
 	}
 	*out = s;
 	return KA_OK;
@@ -519,17 +517,18 @@ enum ka_status kai_with_record(struct ka_ctx *ctx, const char *service,
 	enum ka_status st;
 	int64_t now = kai_now();
 	int refreshed = 0;
+	unsigned stripe;
 
 	if ((st = usable(ctx, service, &account, &s, err)) != KA_OK)
 		return st;
-	pthread_rwlock_rdlock(&s->cache_lock);
+	stripe = kai_br_rdlock(&s->cache_lock);
 	e = cache_find(s, account);
 	if (e != NULL && entry_fresh(s, e, now) && usable_now(s, e->rec, now)) {
 		st = fn(s, e->rec, data, err);
-		pthread_rwlock_unlock(&s->cache_lock);
+		kai_br_rdunlock(&s->cache_lock, stripe);
 		return st;
 	}
-	pthread_rwlock_unlock(&s->cache_lock);
+	kai_br_rdunlock(&s->cache_lock, stripe);
 	st = ka_load(ctx, service, account, &rec, err);
 	if (st != KA_OK)
 		return st;

@@ -90,7 +90,7 @@ void kai_service_free(struct ka_service *s)
 	free(s->header);
 	kai_strv_clear(&s->hosts);
 	kai_strv_clear(&s->scopes);
-	pthread_rwlock_destroy(&s->cache_lock);
+	kai_br_destroy(&s->cache_lock);
 	pthread_mutex_destroy(&s->flight_lock);
 	free(s);
 }
@@ -664,12 +664,12 @@ static struct ka_service *service_new(const char *name, const char *file,
 
 	if (s == NULL)
 		return NULL;
-	if (pthread_rwlock_init(&s->cache_lock, NULL) != 0) {
+	if (kai_br_init(&s->cache_lock) != 0) {
 		free(s);
 		return NULL;
 	}
 	if (pthread_mutex_init(&s->flight_lock, NULL) != 0) {
-		pthread_rwlock_destroy(&s->cache_lock);
+		kai_br_destroy(&s->cache_lock);
 		free(s);
 		return NULL;
 	}

@@ -50,6 +50,25 @@ void kai_error_vset(ka_error *err, enum ka_status code, const char *fmt,
 /* Copy src into dst unless dst already holds an error. */
 void kai_error_copy(ka_error *dst, const ka_error *src);
 
+/* ---- big-reader lock (brlock.c) ---------------------------------------- */
+
+/* Readers lock one stripe (their thread's), writers all: readers on
+ * different cores never share a cache line. Each stripe is padded so no
+ * two mutexes can sit in one 64-byte line whatever the alignment. */
+#define KAI_BR_STRIPES 16
+struct kai_brlock {
+	struct {
+		pthread_mutex_t m;
+		char pad[128 - sizeof(pthread_mutex_t)];
+	} stripe[KAI_BR_STRIPES];
+};
+int kai_br_init(struct kai_brlock *b);	/* 0, or -1 */
+void kai_br_destroy(struct kai_brlock *b);
+unsigned kai_br_rdlock(struct kai_brlock *b);	/* returns the stripe */
+void kai_br_rdunlock(struct kai_brlock *b, unsigned stripe);
+void kai_br_wrlock(struct kai_brlock *b);
+void kai_br_wrunlock(struct kai_brlock *b);
+
 /* ---- secure memory (secmem.c) ----------------------------------------- */
 
 void *kai_secure_alloc(size_t n);	/* zeroed; NULL on failure */
@@ -144,8 +163,10 @@ struct ka_service {
 	struct ka_mctx **sources;
 	size_t nsources;
 	struct ka_mctx *refresh;	/* or NULL */
+	int bound;		/* every source module is loaded and initialised */
 	/* Broker state. */
-	pthread_rwlock_t cache_lock;
+	char pad_[128];		/* keeps the fields above off cache_lock's lines */
+	struct kai_brlock cache_lock;
 	struct kai_cache_entry *cache;
 	pthread_mutex_t flight_lock;
 };

@@ -226,6 +226,7 @@ void kai_loader_bind(struct ka_ctx *ctx)
 
 		for (size_t j = 0; ok && j < s->nsources; j++)
 			ok = bind_one(ctx, s->sources[j], 0);
+		s->bound = ok;
 		if (ok && s->refresh != NULL)
 			bind_one(ctx, s->refresh, 1);
 	}

@@ -120,9 +120,9 @@ static void uncache(const char *service)
 {
 	struct ka_service *s = svc(service);
 
-	pthread_rwlock_wrlock(&s->cache_lock);
+	kai_br_wrlock(&s->cache_lock);
 	kai_cache_clear(s);
-	pthread_rwlock_unlock(&s->cache_lock);
+	kai_br_wrunlock(&s->cache_lock);
 }
 
 static void store_ok(const char *service, const char *account, size_t tok)
