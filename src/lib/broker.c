@@ -2,6 +2,7 @@
  * store and erase routing, and the per-service record cache. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,17 +154,43 @@ static enum ka_status usable(struct ka_ctx *ctx, const char *service,
 	return KA_OK;
 }
 
+/* What a person does about a missing or expired token of (s, account):
+ * sign in (refresh module), store one (a writable source), or feed the
+ * read-only sources. */
+static void remedy(const struct ka_service *s, const char *account,
+		   char *buf, size_t size)
+{
+	int dflt = strcmp(account, KA_ACCOUNT_DEFAULT) == 0, any = 0;
+	size_t n;
+
+	for (size_t i = 0; i < s->nsources; i++)
+		any |= s->sources[i]->mod != NULL &&
+		       s->sources[i]->mod->source->store != NULL;
+	if (s->refresh != NULL || any) {
+		snprintf(buf, size, "run 'kiwi-auth %s %s%s%s'",
+			 s->refresh != NULL ? "signin" : "token set", s->name,
+			 dflt ? "" : " --account ", dflt ? "" : account);
+		return;
+	}
+	n = (size_t)snprintf(buf, size, "its sources are read-only (");
+	for (size_t i = 0; i < s->nsources && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "",
+				      s->sources[i]->modname);
+	if (n < size)
+		snprintf(buf + n, size - n, "): provide the token there, see "
+			 "kiwi-auth-%s(8)", s->sources[0]->modname);
+}
+
 static void not_signed_in(const struct ka_service *s, const char *account,
 			  ka_error *err)
 {
 	int dflt = strcmp(account, KA_ACCOUNT_DEFAULT) == 0;
+	char fix[256];
 
-	kai_error_set(err, KA_ERR_NOT_FOUND,
-		      "not signed in to %s%s%s%s: run 'kiwi-auth %s %s%s%s'",
+	remedy(s, account, fix, sizeof(fix));
+	kai_error_set(err, KA_ERR_NOT_FOUND, "not signed in to %s%s%s%s: %s",
 		      s->name, dflt ? "" : " (account ", dflt ? "" : account,
-		      dflt ? "" : ")",
-		      s->refresh != NULL ? "signin" : "token set", s->name,
-		      dflt ? "" : " --account ", dflt ? "" : account);
+		      dflt ? "" : ")", fix);
 	err->auth_required = 1;
 }
 
@@ -495,14 +522,13 @@ static void expired(const struct ka_service *s, const char *account,
 		    ka_error *err)
 {
 	int dflt = strcmp(account, KA_ACCOUNT_DEFAULT) == 0;
+	char fix[256];
 
+	remedy(s, account, fix, sizeof(fix));
 	kai_error_set(err, KA_ERR_EXPIRED,
 		      "the token for %s%s%s%s has expired or expires within "
-		      "%ld s: run 'kiwi-auth %s %s%s%s'", s->name,
-		      dflt ? "" : " (account ", dflt ? "" : account,
-		      dflt ? "" : ")", s->min_valid,
-		      s->refresh != NULL ? "signin" : "token set", s->name,
-		      dflt ? "" : " --account ", dflt ? "" : account);
+		      "%ld s: %s", s->name, dflt ? "" : " (account ",
+		      dflt ? "" : account, dflt ? "" : ")", s->min_valid, fix);
 	err->auth_required = 1;
 }
 

@@ -269,6 +269,13 @@ static void read_only_stack_refuses_store(void **state)
 	assert_int_equal(ka_store(f->ctx, "svc", NULL, r, &err), KA_ERR_READ_ONLY);
 	assert_true(tu_contains(err.text, "no writable source"));
 	ka_record_free(r);
+	r = NULL;
+	/* Nothing to sign in with or store into: say where the token goes. */
+	ka_error_clear(&err);
+	assert_int_equal(ka_load(f->ctx, "svc", NULL, &r, &err), KA_ERR_NOT_FOUND);
+	assert_string_equal(err.text, "not signed in to svc: its sources are "
+			    "read-only (env): provide the token there, see "
+			    "kiwi-auth-env(8)");
 }
 
 static void no_modules_context_refuses_use(void **state)
