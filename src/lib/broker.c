@@ -210,6 +210,26 @@ static enum ka_status normalize(enum ka_status st)
 	}
 }
 
+/* The status a caller sees for a source's failure: the source's own when
+ * it says something about the source (its text is kept either way), else
+ * "unavailable" — a source's KA_ERR_INVALID is no usage error of the
+ * caller's. */
+static enum ka_status source_code(enum ka_status st)
+{
+	switch (st) {
+	case KA_ERR_NOT_FOUND:
+	case KA_ERR_UNAVAILABLE:
+	case KA_ERR_TRY_AGAIN:
+	case KA_ERR_TIMEOUT:
+	case KA_ERR_CORRUPT:
+	case KA_ERR_PERMISSION:
+	case KA_ERR_NOMEM:
+		return st;
+	default:
+		return KA_ERR_UNAVAILABLE;
+	}
+}
+
 /* Walk the stack as Linux-PAM walks an auth stack:
  *  - sufficient: a record here ends the walk with success unless a
  *    required source already failed; a failure here is ignored;
@@ -268,6 +288,7 @@ static enum ka_status stack_load(struct ka_service *s, const char *account,
 		if (e.code == KA_OK)
 			kai_error_set(&e, st, "source '%s' failed: %s",
 				      m->modname, ka_strerror(st));
+		e.code = source_code(e.code);
 		if (st != KA_ERR_NOT_FOUND && ost == KA_OK) {
 			ost = st;
 			other = e;
