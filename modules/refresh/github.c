@@ -3,18 +3,12 @@
  * Enterprise Server. */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "kiwiauth-module.h"
 
-#define SECRET_MAX 4096
-#define PASTE_MAX 16384
 #define MAX_SCOPES 64
 #define DEVICE_PATH "/login/device/code"
 #define TOKEN_PATH "/login/oauth/access_token"
@@ -25,7 +19,7 @@ static const struct ka_arg_spec github_args[] = {
 	{ "client_id", KA_ARG_STRING, 0 },
 	{ "client_secret_file", KA_ARG_STRING, 0 },
 	{ "client_secret_env", KA_ARG_STRING, 0 },
-	{ "client_secret", KA_ARG_STRING, 0 },	/* refused: see load_secret */
+	{ "client_secret", KA_ARG_STRING, 0 },	/* refused by secret_arg */
 	{ "scopes", KA_ARG_STRING_LIST, 0 },
 	{ "flow", KA_ARG_STRING, 0 },
 	{ "timeout", KA_ARG_INT, 0 },
@@ -51,82 +45,6 @@ static struct github *self(const struct ka_mctx *m)
 }
 
 /* ---- configuration ------------------------------------------------------ */
-
-static enum ka_status secret_file(const struct ka_host *h, const char *path,
-				  char **out, ka_error *err)
-{
-	struct stat st;
-	char *buf = NULL;
-	ssize_t n = 0;
-	int fd;
-
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		h->error(err, KA_ERR_CONFIG, "cannot read client_secret_file "
-			 "%s: %s", path, fd < 0 ? strerror(errno) :
-			 "not a regular file");
-		goto fail;
-	}
-	if ((st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & 077)) {
-		h->error(err, KA_ERR_PERMISSION, "client_secret_file %s must "
-			 "be yours and private: chmod 600 %s", path, path);
-		goto fail;
-	}
-	if ((buf = h->secure_alloc(SECRET_MAX + 1)) == NULL)
-		goto fail;
-	if ((n = read(fd, buf, SECRET_MAX)) > 0)
-		buf[strcspn(buf, "\r\n")] = '\0';
-	if (n <= 0 || buf[0] == '\0') {
-		h->error(err, KA_ERR_CONFIG, "client_secret_file %s holds no "
-			 "secret on its first line", path);
-		goto fail;
-	}
-	close(fd);
-	*out = buf;
-	return KA_OK;
-fail:
-	if (fd >= 0)
-		close(fd);
-	h->secure_free(buf);
-	return err != NULL && err->code != KA_OK ? err->code : KA_ERR_NOMEM;
-}
-
-static enum ka_status load_secret(const struct ka_mctx *m, struct github *g,
-				  ka_error *err)
-{
-	const struct ka_host *h = g->h;
-	const char *file = h->arg_string(m, "client_secret_file");
-	const char *env = h->arg_string(m, "client_secret_env");
-	const char *v;
-	size_t n;
-
-	if (h->arg_string(m, "client_secret") != NULL) {
-		h->error(err, KA_ERR_CONFIG, "client_secret must not be written "
-			 "in the configuration: put it in a private file "
-			 "(client_secret_file) or an environment variable "
-			 "(client_secret_env)");
-		return KA_ERR_CONFIG;
-	}
-	if (file != NULL && env != NULL) {
-		h->error(err, KA_ERR_CONFIG, "give client_secret_file or "
-			 "client_secret_env, not both");
-		return KA_ERR_CONFIG;
-	}
-	if (file != NULL)
-		return secret_file(h, file, &g->secret, err);
-	if (env == NULL || (v = getenv(env)) == NULL || *v == '\0')
-		return KA_OK;	/* device-flow tokens refresh without one */
-	if ((n = strlen(v)) > SECRET_MAX || strpbrk(v, "\r\n") != NULL) {
-		h->error(err, KA_ERR_CONFIG, "the variable %s does not hold a "
-			 "usable client secret", env);
-		return KA_ERR_CONFIG;
-	}
-	if ((g->secret = h->secure_alloc(n + 1)) == NULL)
-		return KA_ERR_NOMEM;
-	memcpy(g->secret, v, n + 1);
-	return KA_OK;
-}
 
 /* A host name, optionally with :PORT; nothing that could end the
  * authority part of a URL. */
@@ -234,7 +152,8 @@ static enum ka_status github_init(struct ka_mctx *m, const struct ka_host *h,
 		return KA_ERR_NOMEM;
 	g->h = h;
 	if ((st = read_args(m, g, err)) != KA_OK ||
-	    (st = load_secret(m, g, err)) != KA_OK) {
+	    (st = h->secret_arg(m, "client_secret", 0, &g->secret,
+				err)) != KA_OK) {
 		h->secure_free(g->secret);
 		free(g);
 		return st;
@@ -256,62 +175,21 @@ static void github_fini(struct ka_mctx *m, const struct ka_host *h)
 
 /* ---- errors ---------------------------------------------------------------- */
 
-static const char *account_hint(const char *account, char *buf, size_t n)
-{
-	if (account == NULL || strcmp(account, KA_ACCOUNT_DEFAULT) == 0)
-		return "";
-	snprintf(buf, n, " --account %s", account);
-	return buf;
-}
-
-static enum ka_status signed_out(const struct ka_mctx *m, const char *account,
-				 const char *why, ka_error *err)
-{
-	const struct ka_host *h = ka_host_of(m);
-	const char *svc = h->service(m);
-	char acc[300];
-
-	h->error(err, KA_ERR_EXPIRED, "signed out of %s (%s): run 'kiwi-auth "
-		 "signin %s%s'", svc, why, svc,
-		 account_hint(account, acc, sizeof(acc)));
-	if (err != NULL)
-		err->auth_required = 1;
-	return KA_ERR_EXPIRED;
-}
-
 /* Words for an error answer of GitHub's token or device endpoint. */
 static enum ka_status github_error(const struct ka_mctx *m,
 				   const struct ka_oauth_error *oe,
-				   const char *account, ka_error *err)
+				   const char *account, const char *what,
+				   ka_error *err)
 {
 	const struct ka_host *h = ka_host_of(m);
-	const char *e = oe->error;
 
-	if (strcmp(e, "bad_refresh_token") == 0 ||
-	    strcmp(e, "invalid_grant") == 0 ||
-	    strcmp(e, "bad_verification_code") == 0)
-		return signed_out(m, account, "GitHub refused the refresh "
-				  "token: it expired or was already used",
-				  err);
-	if (strcmp(e, "incorrect_client_credentials") == 0 ||
-	    strcmp(e, "invalid_client") == 0 ||
-	    strcmp(e, "unauthorized_client") == 0) {
-		h->error(err, KA_ERR_CONFIG, "GitHub does not know client '%s' "
-			 "(%s): check client_id and the client secret in the "
-			 "refresh stanza of %s", self(m)->client_id, e,
-			 h->service(m));
-		return KA_ERR_CONFIG;
-	}
-	if (strcmp(e, "device_flow_disabled") == 0) {
+	if (strcmp(oe->error, "device_flow_disabled") == 0) {
 		h->error(err, KA_ERR_CONFIG, "the device flow is disabled for "
 			 "client '%s': enable it in the app's settings on "
 			 "GitHub, or use --flow token", self(m)->client_id);
 		return KA_ERR_CONFIG;
 	}
-	h->error(err, KA_ERR_PROTOCOL, "GitHub refused the request of %s: "
-		 "%s%s%s", h->service(m), e, oe->description[0] ? ": " : "",
-		 oe->description);
-	return KA_ERR_PROTOCOL;
+	return h->oauth_error(m, oe, self(m)->client_id, account, what, err);
 }
 
 /* ---- requests ------------------------------------------------------------- */
@@ -336,26 +214,6 @@ static enum ka_status client_form(const struct github *g, int with_secret,
 	return st;
 }
 
-/* GitHub's scope parameter is space-separated, like RFC 6749's. */
-static enum ka_status scope_form(const struct github *g,
-				 const char *const *scopes, char **form,
-				 size_t *len)
-{
-	char joined[4096];
-	size_t n = 0;
-
-	joined[0] = '\0';
-	for (size_t i = 0; scopes != NULL && scopes[i] != NULL; i++) {
-		int w = snprintf(joined + n, sizeof(joined) - n, "%s%s",
-				 n > 0 ? " " : "", scopes[i]);
-
-		if (w < 0 || (size_t)w >= sizeof(joined) - n)
-			return KA_ERR_INVALID;
-		n += (size_t)w;
-	}
-	return n > 0 ? g->h->form_add(form, len, "scope", joined) : KA_OK;
-}
-
 /* ---- refresh ---------------------------------------------------------------- */
 
 static enum ka_status github_refresh(struct ka_mctx *m,
@@ -378,8 +236,9 @@ static enum ka_status github_refresh(struct ka_mctx *m,
 		return KA_ERR_UNSUPPORTED;
 	}
 	if (rt == NULL)
-		return signed_out(m, account, "the token expired and GitHub "
-				  "gave no refresh token", err);
+		return h->signin_required(m, account, err, "signed out of %s "
+					  "(the token expired and GitHub gave "
+					  "no refresh token)", h->service(m));
 	if (g->client_id == NULL) {
 		h->error(err, KA_ERR_CONFIG, "refreshing %s needs client_id in "
 			 "its refresh stanza", h->service(m));
@@ -396,7 +255,8 @@ static enum ka_status github_refresh(struct ka_mctx *m,
 			.scopes = g->scopes,
 		}, out, &oe, err);
 		if (st == KA_ERR_DENIED)
-			st = github_error(m, &oe, account, err);
+			st = github_error(m, &oe, account, "refresh token",
+					  err);
 	} else if (st == KA_ERR_NOMEM) {
 		h->error(err, st, "out of memory");
 	}
@@ -428,7 +288,7 @@ static enum ka_status device_flow(const struct ka_mctx *m,
 		return KA_ERR_CONFIG;
 	}
 	if ((st = client_form(g, 0, &cf, &cl)) != KA_OK ||
-	    (st = scope_form(g, scopes, &sf, &sl)) != KA_OK)
+	    (st = h->form_add_list(&sf, &sl, "scope", scopes)) != KA_OK)
 		goto out;
 	st = h->oauth_device(m, &(struct ka_oauth_device){
 		.device_url = g->device_url,
@@ -441,52 +301,12 @@ static enum ka_status device_flow(const struct ka_mctx *m,
 		},
 	}, out, &oe, err);
 	if (st == KA_ERR_DENIED && err != NULL && err->code == KA_OK)
-		st = github_error(m, &oe, req->account, err);
+		st = github_error(m, &oe, req->account, "device code", err);
 out:
 	if (st == KA_ERR_INVALID)
 		h->error(err, st, "too many or too long scopes");
 	h->secure_free(cf);
 	h->secure_free(sf);
-	return st;
-}
-
-/* A personal access token (or any token) pasted through the
- * conversation: it never expires as far as kiwi-auth knows. */
-static enum ka_status paste_flow(const struct ka_mctx *m,
-				 struct ka_record **out, ka_error *err)
-{
-	const struct ka_host *h = ka_host_of(m);
-	struct ka_record *r = NULL;
-	char *tok = h->secure_alloc(PASTE_MAX), text[160];
-	enum ka_status st;
-
-	*out = NULL;
-	if (tok == NULL)
-		return KA_ERR_NOMEM;
-	snprintf(text, sizeof(text), "Paste a GitHub token for %s:",
-		 h->service(m));
-	st = h->converse(m, &(struct ka_conv_msg){
-		.style = KA_CONV_PROMPT_SECRET, .text = text }, tok, PASTE_MAX, err);
-	if (st != KA_OK)
-		goto out;
-	if (tok[0] == '\0') {
-		h->error(err, KA_ERR_INVALID, "no token was given");
-		st = KA_ERR_INVALID;
-		goto out;
-	}
-	if ((st = h->record_new(&r)) != KA_OK ||
-	    (st = h->record_set_access_token(r, tok)) != KA_OK ||
-	    (st = h->record_set_token_type(r, "Bearer")) != KA_OK) {
-		h->error(err, st, st == KA_ERR_NOMEM ? "out of memory" :
-			 "the token holds control characters");
-		goto out;
-	}
-	h->record_set_obtained_at(r, h->now());
-	*out = r;
-	r = NULL;
-out:
-	h->record_free(r);
-	h->secure_free(tok);
 	return st;
 }
 
@@ -501,8 +321,15 @@ static enum ka_status github_signin(struct ka_mctx *m,
 	*out = NULL;
 	if (strcmp(flow, "device") == 0)
 		return device_flow(m, req, out, err);
-	if (strcmp(flow, "token") == 0)
-		return paste_flow(m, out, err);
+	if (strcmp(flow, "token") == 0) {
+		/* A personal access token (or any token): it never expires
+		 * as far as kiwi-auth knows. */
+		char text[160];
+
+		snprintf(text, sizeof(text), "Paste a GitHub token for %s:",
+			 g->h->service(m));
+		return g->h->token_prompt(m, text, NULL, out, err);
+	}
 	g->h->error(err, KA_ERR_UNSUPPORTED, "GitHub sign-in supports --flow "
 		    "device or --flow token, not %s", flow);
 	return KA_ERR_UNSUPPORTED;

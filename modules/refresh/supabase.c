@@ -3,19 +3,15 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "kiwiauth-module.h"
 
-#define KEY_MAX 4096
 #define FIELD_MAX 1024		/* email, password */
 #define TRIES 3
 #define BACKOFF_MS 200
@@ -58,76 +54,28 @@ static void sleep_ms(long ms)
 /* ---- configuration ------------------------------------------------------ */
 
 /* The anon key is public in a browser app, yet it names the project: keep
- * it out of logs and take it from a file or a variable when given so. */
-static enum ka_status key_file(const struct ka_host *h, const char *path,
-			       char *buf, ka_error *err)
-{
-	struct stat st;
-	ssize_t n = 0;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		h->error(err, KA_ERR_CONFIG, "cannot read anon_key_file %s: %s",
-			 path, fd < 0 ? strerror(errno) : "not a regular file");
-	} else if ((st.st_uid != geteuid() && st.st_uid != 0) ||
-		   (st.st_mode & 022)) {
-		h->error(err, KA_ERR_PERMISSION, "anon_key_file %s must not be "
-			 "writable by others: chmod go-w %s", path, path);
-	} else if ((n = read(fd, buf, KEY_MAX)) > 0) {
-		buf[n] = '\0';
-		buf[strcspn(buf, "\r\n")] = '\0';
-	}
-	if (fd >= 0)
-		close(fd);
-	if (err != NULL && err->code != KA_OK)
-		return err->code;
-	if (n <= 0 || buf[0] == '\0') {
-		h->error(err, KA_ERR_CONFIG, "anon_key_file %s holds no key on "
-			 "its first line", path);
-		return KA_ERR_CONFIG;
-	}
-	return KA_OK;
-}
-
+ * it out of logs, and take it from a file or a variable when given so. */
 static enum ka_status load_key(const struct ka_mctx *m, struct supabase *s,
 			       ka_error *err)
 {
 	const struct ka_host *h = s->h;
-	const char *inl = h->arg_string(m, "anon_key");
-	const char *file = h->arg_string(m, "anon_key_file");
-	const char *env = h->arg_string(m, "anon_key_env");
-	char *key = h->secure_alloc(KEY_MAX + 1);
+	char *key = NULL;
 	size_t n;
-	enum ka_status st = KA_OK;
+	enum ka_status st;
 
-	if (key == NULL)
-		return KA_ERR_NOMEM;
-	if ((inl != NULL) + (file != NULL) + (env != NULL) != 1) {
-		h->error(err, KA_ERR_CONFIG, "give exactly one of anon_key, "
-			 "anon_key_file and anon_key_env");
-		st = KA_ERR_CONFIG;
-	} else if (file != NULL) {
-		st = key_file(h, file, key, err);
-	} else if (env != NULL && getenv(env) == NULL) {
-		h->error(err, KA_ERR_CONFIG, "the variable %s (anon_key_env) is "
-			 "not set", env);
-		st = KA_ERR_CONFIG;
-	} else {
-		snprintf(key, KEY_MAX + 1, "%s", inl != NULL ? inl : getenv(env));
-	}
+	if ((st = h->secret_arg(m, "anon_key", KA_SECRET_REQUIRED |
+				KA_SECRET_PUBLIC, &key, err)) != KA_OK)
+		return st;
 	n = strlen(key);
-	if (st == KA_OK && (n == 0 || n >= KEY_MAX ||
-			    strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
-				   "klmnopqrstuvwxyz0123456789-_.=+/") != n)) {
+	if (strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
+		   "klmnopqrstuvwxyz0123456789-_.=+/") != n) {
 		h->error(err, KA_ERR_CONFIG, "the anon key is not a project API "
 			 "key (copy it from the project's API settings)");
 		st = KA_ERR_CONFIG;
-	}
-	if (st == KA_OK &&
-	    ((s->apikey = h->secure_alloc(n + 16)) == NULL ||
-	     (s->anon_bearer = h->secure_alloc(n + 32)) == NULL))
+	} else if ((s->apikey = h->secure_alloc(n + 16)) == NULL ||
+		   (s->anon_bearer = h->secure_alloc(n + 32)) == NULL) {
 		st = KA_ERR_NOMEM;
-	if (st == KA_OK) {
+	} else {
 		snprintf(s->apikey, n + 16, "apikey: %s", key);
 		snprintf(s->anon_bearer, n + 32, "Authorization: Bearer %s", key);
 	}
@@ -380,28 +328,14 @@ static int is(const struct gt_error *ge, const char *code)
 	return strcmp(ge->code, code) == 0;
 }
 
-static const char *account_hint(const char *account, char *buf, size_t n)
-{
-	if (account == NULL || strcmp(account, KA_ACCOUNT_DEFAULT) == 0)
-		return "";
-	snprintf(buf, n, " --account %s", account);
-	return buf;
-}
-
 static enum ka_status signed_out(const struct ka_mctx *m, const char *account,
 				 const struct gt_error *ge, ka_error *err)
 {
 	const struct ka_host *h = ka_host_of(m);
-	const char *svc = h->service(m);
-	char acc[300];
 
-	h->error(err, KA_ERR_EXPIRED, "signed out of %s (the server ended the "
-		 "session: %s): run 'kiwi-auth signin %s%s'", svc,
-		 ge->code[0] ? ge->code : "refresh token refused", svc,
-		 account_hint(account, acc, sizeof(acc)));
-	if (err != NULL)
-		err->auth_required = 1;
-	return KA_ERR_EXPIRED;
+	return h->signin_required(m, account, err, "signed out of %s (the "
+				  "server ended the session: %s)", h->service(m),
+				  ge->code[0] ? ge->code : "refresh token refused");
 }
 
 static enum ka_status answer_error(const struct ka_mctx *m, long status,

@@ -36,6 +36,11 @@ struct cli_opts {
 	{ "verbose", no_argument, NULL, 'v' },				\
 	{ "help", no_argument, NULL, 'h' }
 
+/* Long options of a command with none of its own, and of one whose only
+ * own option is --account (util.c). */
+extern const struct option cli_longopts[];
+extern const struct option cli_account_longopts[];
+
 /* A command: argv[0] is its name, options are parsed by the command. */
 typedef int (*cli_cmd_fn)(struct cli_opts *o, int argc, char **argv);
 
@@ -50,10 +55,20 @@ void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
 int cli_usage(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* Prints err->text (or the status name) and returns the exit code. */
 int cli_report(enum ka_status st, const ka_error *err);
-/* Handles a common option from a command's getopt loop: returns -1 when c
- * is not a common option, else an exit code to return or CLI_EXIT_OK to
- * carry on (*done set when the command should stop, as after --help). */
-int cli_common_option(struct cli_opts *o, const char *cmd, int c, int *done);
+/* What cli_getopt returns besides one of the command's own options. */
+#define CLI_OPT_END	-1	/* no more options: the operands follow */
+#define CLI_OPT_STOP	-2	/* return *rc at once (--help, usage error) */
+/* getopt_long for a command: handles the common options, and --account
+ * ('a', into *account) when account is not NULL, and returns the next
+ * option that is the command's own, CLI_OPT_END or CLI_OPT_STOP. */
+int cli_getopt(struct cli_opts *o, const char *cmd, int argc, char **argv,
+	       const char *shortopts, const struct option *longopts,
+	       const char **account, int *rc);
+/* After the options: at most one SERVICE operand when optional, else
+ * exactly one, and a sane --account. Returns an exit code; *service is
+ * the operand, or NULL when an optional one is not given. */
+int cli_service_arg(const char *cmd, int argc, char **argv, int optional,
+		    const char *account, const char **service);
 /* Opens the context leniently and installs the log sink. quiet_diag:
  * do not warn about diagnostics (the caller prints them). Returns an exit
  * code; *out is owned by the caller on CLI_EXIT_OK. */
@@ -62,6 +77,10 @@ int cli_open(const struct cli_opts *o, int quiet_diag, struct ka_ctx **out);
  * give CLI_EXIT_CONFIG. */
 int cli_service(const struct ka_ctx *ctx, const char *name,
 		const struct ka_service **out);
+/* cli_open, then cli_service when name is not NULL (else *svc is NULL).
+ * On any exit code but CLI_EXIT_OK nothing is left open. */
+int cli_open_service(const struct cli_opts *o, const char *name,
+		     struct ka_ctx **ctx, const struct ka_service **svc);
 /* Checks an --account value; returns an exit code. */
 int cli_check_account(const char *cmd, const char *account);
 /* Writes a JSON value to stdout and frees it. Returns an exit code. */

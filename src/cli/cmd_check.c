@@ -36,20 +36,14 @@ static size_t print_problems(const struct ka_ctx *ctx, json_t *list)
 
 int cmd_check(struct cli_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG, { NULL, 0, NULL, 0 },
-	};
 	struct ka_ctx *ctx = NULL;
 	json_t *list = NULL;
 	size_t problems, nservices;
-	int c, rc, done;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, longopts,
-				NULL)) != -1) {
-		rc = cli_common_option(o, "check", c, &done);
-		if (done || rc > 0)
-			return rc;
-	}
+	if (cli_getopt(o, "check", argc, argv, CLI_COMMON_SHORT, cli_longopts,
+		       NULL, &rc) == CLI_OPT_STOP)
+		return rc;
 	if (optind < argc)
 		return cli_usage("check", "check takes no arguments");
 	rc = cli_open(o, 1, &ctx);

@@ -125,20 +125,14 @@ static int parse_args(struct cli_opts *o, int argc, char **argv,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct curl_slist *l;
-	int c, rc, done;
+	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "+X:H:d:" CLI_COMMON_SHORT,
-				longopts, NULL)) != -1) {
-		if ((rc = cli_common_option(o, CMD, c, &done)) >= 0) {
-			if (done)
-				return rc == CLI_EXIT_OK ? -1 : rc;
-			continue;
-		}
+	while ((c = cli_getopt(o, CMD, argc, argv, "+X:H:d:" CLI_COMMON_SHORT,
+			       longopts, &a->account, &rc)) >= 0) {
 		switch (c) {
 		case 's': a->scope = optarg; break;
 		case 'S': a->service = optarg; break;
 		case 'c': a->chain = optarg; break;
-		case 'a': a->account = optarg; break;
 		case 'X': a->method = optarg; break;
 		case 'd': a->data = optarg; break;
 		case 'H':
@@ -155,6 +149,8 @@ static int parse_args(struct cli_opts *o, int argc, char **argv,
 			return cli_usage(CMD, "unknown option");
 		}
 	}
+	if (c == CLI_OPT_STOP)
+		return rc == CLI_EXIT_OK ? -1 : rc;
 	if (optind != argc - 1)
 		return cli_usage(CMD, "give exactly one URL");
 	a->url = argv[optind];

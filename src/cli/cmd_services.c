@@ -137,19 +137,13 @@ static void print_service(const struct ka_service *s)
 
 int cmd_services(struct cli_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG, { NULL, 0, NULL, 0 },
-	};
 	struct ka_ctx *ctx = NULL;
 	size_t i;
-	int c, rc, done;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT, longopts,
-				NULL)) != -1) {
-		rc = cli_common_option(o, "services", c, &done);
-		if (done || rc > 0)
-			return rc;
-	}
+	if (cli_getopt(o, "services", argc, argv, CLI_COMMON_SHORT,
+		       cli_longopts, NULL, &rc) == CLI_OPT_STOP)
+		return rc;
 	if (optind < argc)
 		return cli_usage("services", "services takes no arguments");
 	rc = cli_open(o, 0, &ctx);

@@ -197,10 +197,8 @@ static int run_signin(struct cli_opts *o, const char *service,
 	int rc;
 
 	ka_error_clear(&err);
-	if ((rc = cli_open(o, 0, &ctx)) != CLI_EXIT_OK)
+	if ((rc = cli_open_service(o, service, &ctx, &svc)) != CLI_EXIT_OK)
 		return rc;
-	if ((rc = cli_service(ctx, service, &svc)) != CLI_EXIT_OK)
-		goto out;
 	ka_ctx_set_conversation(ctx, converse, &cs);
 	st = ka_signin(ctx, service, account, so, &err);
 	if (st != KA_OK) {
@@ -226,15 +224,13 @@ int cmd_signin(struct cli_opts *o, int argc, char **argv)
 	};
 	const char *scopes[MAX_SCOPES + 1] = { NULL };
 	struct ka_signin_options so = { NULL, scopes, 0, 0 };
-	const char *account = KA_ACCOUNT_DEFAULT;
-	int c, rc, done, password_stdin = 0;
+	const char *account = KA_ACCOUNT_DEFAULT, *service;
+	int c, rc, password_stdin = 0;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "a:f:s:n",
-				longopts, NULL)) != -1) {
+	while ((c = cli_getopt(o, "signin", argc, argv,
+			       CLI_COMMON_SHORT "a:f:s:n", longopts, &account,
+			       &rc)) >= 0) {
 		switch (c) {
-		case 'a':
-			account = optarg;
-			continue;
 		case 'f':
 			if (strcmp(optarg, "device") != 0 &&
 			    strcmp(optarg, "code") != 0 &&
@@ -260,15 +256,13 @@ int cmd_signin(struct cli_opts *o, int argc, char **argv)
 			password_stdin = 1;
 			continue;
 		}
-		rc = cli_common_option(o, "signin", c, &done);
-		if (done || rc > 0)
-			return rc;
 	}
-	if (argc - optind != 1)
-		return cli_usage("signin", "signin needs exactly one SERVICE");
-	if ((rc = cli_check_account("signin", account)) != CLI_EXIT_OK)
+	if (c == CLI_OPT_STOP)
 		return rc;
-	return run_signin(o, argv[optind], account, &so, password_stdin);
+	if ((rc = cli_service_arg("signin", argc, argv, 0, account,
+				  &service)) != CLI_EXIT_OK)
+		return rc;
+	return run_signin(o, service, account, &so, password_stdin);
 }
 
 /* ---- refresh ------------------------------------------------------------ */
@@ -283,10 +277,8 @@ static int run_refresh(struct cli_opts *o, const char *service,
 	int rc, refreshed = 0;
 
 	ka_error_clear(&err);
-	if ((rc = cli_open(o, 0, &ctx)) != CLI_EXIT_OK)
+	if ((rc = cli_open_service(o, service, &ctx, &svc)) != CLI_EXIT_OK)
 		return rc;
-	if ((rc = cli_service(ctx, service, &svc)) != CLI_EXIT_OK)
-		goto out;
 	st = ka_refresh(ctx, service, account, flags, &refreshed, &err);
 	if (st != KA_OK) {
 		rc = cli_report(st, &err);
@@ -309,27 +301,18 @@ int cmd_refresh(struct cli_opts *o, int argc, char **argv)
 		{ "if-needed", no_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *account = KA_ACCOUNT_DEFAULT;
+	const char *account = KA_ACCOUNT_DEFAULT, *service;
 	unsigned flags = KA_REFRESH_FORCE;
-	int c, rc, done;
+	int c, rc;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "a:i", longopts,
-				NULL)) != -1) {
-		if (c == 'a') {
-			account = optarg;
-			continue;
-		}
-		if (c == 'i') {
+	while ((c = cli_getopt(o, "refresh", argc, argv, CLI_COMMON_SHORT "a:i",
+			       longopts, &account, &rc)) >= 0)
+		if (c == 'i')
 			flags &= ~KA_REFRESH_FORCE;
-			continue;
-		}
-		rc = cli_common_option(o, "refresh", c, &done);
-		if (done || rc > 0)
-			return rc;
-	}
-	if (argc - optind != 1)
-		return cli_usage("refresh", "refresh needs exactly one SERVICE");
-	if ((rc = cli_check_account("refresh", account)) != CLI_EXIT_OK)
+	if (c == CLI_OPT_STOP)
 		return rc;
-	return run_refresh(o, argv[optind], account, flags);
+	if ((rc = cli_service_arg("refresh", argc, argv, 0, account,
+				  &service)) != CLI_EXIT_OK)
+		return rc;
+	return run_refresh(o, service, account, flags);
 }

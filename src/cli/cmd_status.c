@@ -359,13 +359,10 @@ static int run_status(struct cli_opts *o, const char *service,
 	size_t i;
 	int rc;
 
-	rc = cli_open(o, 0, &ctx);
+	rc = cli_open_service(o, service, &ctx, &svc);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	if (service != NULL) {
-		rc = cli_service(ctx, service, &svc);
-		if (rc != CLI_EXIT_OK)
-			goto out;
+	if (svc != NULL) {
 		report_service(&rep, ctx, svc, account);
 	} else {
 		for (i = 0; i < ka_service_count(ctx); i++)
@@ -393,28 +390,14 @@ static int run_status(struct cli_opts *o, const char *service,
 
 int cmd_status(struct cli_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG,
-		{ "account", required_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *account = NULL;
-	int c, rc, done;
+	const char *account = NULL, *service;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "a:", longopts,
-				NULL)) != -1) {
-		if (c == 'a') {
-			account = optarg;
-			continue;
-		}
-		rc = cli_common_option(o, "status", c, &done);
-		if (done || rc > 0)
-			return rc;
-	}
-	if (argc - optind > 1)
-		return cli_usage("status", "status takes at most one SERVICE");
-	rc = cli_check_account("status", account);
-	if (rc != CLI_EXIT_OK)
+	if (cli_getopt(o, "status", argc, argv, CLI_COMMON_SHORT "a:",
+		       cli_account_longopts, &account, &rc) == CLI_OPT_STOP)
 		return rc;
-	return run_status(o, optind < argc ? argv[optind] : NULL, account);
+	if ((rc = cli_service_arg("status", argc, argv, 1, account,
+				  &service)) != CLI_EXIT_OK)
+		return rc;
+	return run_status(o, service, account);
 }

@@ -303,10 +303,8 @@ static int store_token(struct cli_opts *o, const struct set_args *a)
 	int rc, sig;
 
 	ka_error_clear(&err);
-	if ((rc = cli_open(o, 0, &ctx)) != CLI_EXIT_OK)
+	if ((rc = cli_open_service(o, a->service, &ctx, &svc)) != CLI_EXIT_OK)
 		return rc;
-	if ((rc = cli_service(ctx, a->service, &svc)) != CLI_EXIT_OK)
-		goto out;
 	if ((rc = check_scopes(svc, a)) != CLI_EXIT_OK)
 		goto out;
 	if ((mem = secret_alloc(size)) == NULL) {
@@ -369,28 +367,24 @@ static int cmd_token_set(struct cli_opts *o, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct set_args a = { NULL, KA_ACCOUNT_DEFAULT, 0, NULL, 0 };
-	int c, rc = CLI_EXIT_OK, done;
+	int c = CLI_OPT_END, rc = CLI_EXIT_OK;
 
 	a.scopes = calloc((size_t)argc + 1, sizeof(*a.scopes));
 	if (a.scopes == NULL) {
 		cli_error("out of memory");
 		return CLI_EXIT_FAILURE;
 	}
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "a:e:s:",
-				longopts, NULL)) != -1) {
-		if (c == 'a')
-			a.account = optarg;
-		else if (c == 'e')
+	while (rc == CLI_EXIT_OK &&
+	       (c = cli_getopt(o, "token", argc, argv,
+			       CLI_COMMON_SHORT "a:e:s:", longopts, &a.account,
+			       &rc)) >= 0) {
+		if (c == 'e')
 			rc = parse_expires_in(optarg, &a.expires_in);
 		else if (c == 's')
 			a.scopes[a.nscopes++] = optarg;
-		else if ((rc = cli_common_option(o, "token", c, &done)) < 0)
-			rc = CLI_EXIT_USAGE;
-		else if (done)
-			goto out;
-		if (rc != CLI_EXIT_OK)
-			goto out;
 	}
+	if (rc != CLI_EXIT_OK || c == CLI_OPT_STOP)
+		goto out;
 	if (argc - optind != 1) {
 		rc = cli_usage("token", "token set needs exactly one SERVICE "
 			       "(the token is read from standard input)");
@@ -467,10 +461,8 @@ static int run_logout(struct cli_opts *o, const char *service,
 	int rc;
 
 	ka_error_clear(&err);
-	if ((rc = cli_open(o, 0, &ctx)) != CLI_EXIT_OK)
+	if ((rc = cli_open_service(o, service, &ctx, &svc)) != CLI_EXIT_OK)
 		return rc;
-	if ((rc = cli_service(ctx, service, &svc)) != CLI_EXIT_OK)
-		goto out;
 	/* Revokes at the server first when the refresh module can. */
 	st = ka_logout(ctx, service, account, &res, &err);
 	erased = res.erased;
@@ -502,27 +494,14 @@ static int run_logout(struct cli_opts *o, const char *service,
 
 int cmd_logout(struct cli_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONG,
-		{ "account", required_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *account = KA_ACCOUNT_DEFAULT;
-	int c, rc, done;
+	const char *account = KA_ACCOUNT_DEFAULT, *service;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORT "a:", longopts,
-				NULL)) != -1) {
-		if (c == 'a') {
-			account = optarg;
-			continue;
-		}
-		rc = cli_common_option(o, "logout", c, &done);
-		if (done || rc > 0)
-			return rc;
-	}
-	if (argc - optind != 1)
-		return cli_usage("logout", "logout needs exactly one SERVICE");
-	if ((rc = cli_check_account("logout", account)) != CLI_EXIT_OK)
+	if (cli_getopt(o, "logout", argc, argv, CLI_COMMON_SHORT "a:",
+		       cli_account_longopts, &account, &rc) == CLI_OPT_STOP)
 		return rc;
-	return run_logout(o, argv[optind], account);
+	if ((rc = cli_service_arg("logout", argc, argv, 0, account,
+				  &service)) != CLI_EXIT_OK)
+		return rc;
+	return run_logout(o, service, account);
 }

@@ -81,7 +81,21 @@ int cli_report(enum ka_status st, const ka_error *err)
 	return cli_exit_code(st, err);
 }
 
-int cli_common_option(struct cli_opts *o, const char *cmd, int c, int *done)
+const struct option cli_longopts[] = {
+	CLI_COMMON_LONG,
+	{ NULL, 0, NULL, 0 },
+};
+
+const struct option cli_account_longopts[] = {
+	CLI_COMMON_LONG,
+	{ "account", required_argument, NULL, 'a' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* A common option from a command's getopt loop: -1 when c is not one,
+ * else an exit code to return or CLI_EXIT_OK to carry on (*done set when
+ * the command should stop, as after --help). */
+static int common_option(struct cli_opts *o, const char *cmd, int c, int *done)
 {
 	*done = 0;
 	switch (c) {
@@ -106,6 +120,44 @@ int cli_common_option(struct cli_opts *o, const char *cmd, int c, int *done)
 	default:
 		return -1;
 	}
+}
+
+int cli_getopt(struct cli_opts *o, const char *cmd, int argc, char **argv,
+	       const char *shortopts, const struct option *longopts,
+	       const char **account, int *rc)
+{
+	int c, done;
+
+	*rc = CLI_EXIT_OK;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (c == 'a' && account != NULL) {
+			*account = optarg;
+			continue;
+		}
+		*rc = common_option(o, cmd, c, &done);
+		if (done)
+			return CLI_OPT_STOP;
+		if (*rc < 0) {
+			*rc = CLI_EXIT_OK;
+			return c;
+		}
+	}
+	return CLI_OPT_END;
+}
+
+int cli_service_arg(const char *cmd, int argc, char **argv, int optional,
+		    const char *account, const char **service)
+{
+	int n = argc - optind, rc;
+
+	*service = NULL;
+	if (optional && n > 1)
+		return cli_usage(cmd, "%s takes at most one SERVICE", cmd);
+	if (!optional && n != 1)
+		return cli_usage(cmd, "%s needs exactly one SERVICE", cmd);
+	if ((rc = cli_check_account(cmd, account)) == CLI_EXIT_OK && n == 1)
+		*service = argv[optind];
+	return rc;
 }
 
 /* Library and module log messages; they never hold a token. */
@@ -184,6 +236,24 @@ int cli_service(const struct ka_ctx *ctx, const char *name,
 		return CLI_EXIT_CONFIG;
 	}
 	*out = s;
+	return CLI_EXIT_OK;
+}
+
+int cli_open_service(const struct cli_opts *o, const char *name,
+		     struct ka_ctx **ctx, const struct ka_service **svc)
+{
+	struct ka_ctx *c = NULL;
+	int rc;
+
+	*ctx = NULL;
+	*svc = NULL;
+	if ((rc = cli_open(o, 0, &c)) != CLI_EXIT_OK)
+		return rc;
+	if (name != NULL && (rc = cli_service(c, name, svc)) != CLI_EXIT_OK) {
+		ka_ctx_free(c);
+		return rc;
+	}
+	*ctx = c;
 	return CLI_EXIT_OK;
 }
 

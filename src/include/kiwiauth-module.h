@@ -168,6 +168,25 @@ struct ka_oauth_device {
 	struct ka_oauth_request token;	/* form and prev are ignored */
 };
 
+/* An authorization code grant with PKCE (RFC 7636) through a loopback
+ * redirect (RFC 8252). The host listens on a free port of 127.0.0.1,
+ * shows the person auth_url with response_type=code, client_id,
+ * redirect_uri, scope_form, state and the S256 challenge (and
+ * prompt=consent when token.scopes holds offline_access) through the
+ * conversation, waits up to 300 s for the browser's redirect, checks its
+ * state, then posts client_form, the code, the redirect_uri and the
+ * verifier to token.url. A refusal at the authorization endpoint sets
+ * err; one at the token endpoint fills oerr only, as oauth_token. */
+struct ka_oauth_code {
+	const char *auth_url;		/* the authorization endpoint */
+	const char *client_id;		/* shown in auth_url */
+	const char *client_form;	/* client_id (and secret) */
+	size_t client_form_len;
+	const char *scope_form;		/* scope, audience, ... or NULL */
+	size_t scope_form_len;
+	struct ka_oauth_request token;	/* form and prev are ignored */
+};
+
 /* Services the library offers its modules. Append only; a module checks
  * host->size before using a member added after the ones it was built
  * with. */
@@ -286,6 +305,68 @@ struct ka_host {
 	int64_t (*now)(void);
 	size_t (*record_scope_count)(const struct ka_record *r);
 	const char *(*record_scope)(const struct ka_record *r, size_t i);
+	/* A secret a module takes from its arguments NAME_file (a file
+	 * owned by the user or root, not writable by others and, unless
+	 * KA_SECRET_PUBLIC, not readable by them either; its one line, a
+	 * trailing newline dropped) or NAME_env (an environment variable),
+	 * at most 4096 bytes without control characters. NAME itself, a
+	 * value written into the configuration, is refused unless
+	 * KA_SECRET_PUBLIC (a key that is not secret, such as a browser
+	 * app's API key) allows it; at most one of them may be given.
+	 * Declare the arguments you accept in the ka_arg_spec table. *out
+	 * is secure memory freed with secure_free, or NULL when nothing is
+	 * given (or NAME_env names an unset variable) and KA_SECRET_REQUIRED
+	 * is not set. Errors are KA_ERR_CONFIG, KA_ERR_PERMISSION,
+	 * KA_ERR_IO or KA_ERR_NOMEM, with words that name the argument and
+	 * the fix, never the value. */
+#define KA_SECRET_REQUIRED 0x1u
+#define KA_SECRET_PUBLIC 0x2u
+	enum ka_status (*secret_arg)(const struct ka_mctx *m, const char *name,
+				     unsigned flags, char **out,
+				     ka_error *err);
+	/* Set err to KA_ERR_EXPIRED with auth_required and the command that
+	 * fixes it: "WHY: run 'kiwi-auth signin SERVICE[ --account A]'"
+	 * (account NULL or KA_ACCOUNT_DEFAULT: no --account). Returns
+	 * KA_ERR_EXPIRED. */
+	enum ka_status (*signin_required)(const struct ka_mctx *m,
+					  const char *account, ka_error *err,
+					  const char *fmt, ...)
+		__attribute__((format(printf, 4, 5)));
+	/* form_add of name = values joined with spaces (RFC 6749 scope);
+	 * nothing when values is NULL or empty; KA_ERR_INVALID when the
+	 * joined list passes 4 KiB. */
+	enum ka_status (*form_add_list)(char **form, size_t *len,
+					const char *name,
+					const char *const *values);
+	/* client_secret_basic (RFC 6749 section 2.3.1): *out is the line
+	 * "Authorization: Basic ..." in secure memory, freed with
+	 * secure_free. */
+	enum ka_status (*oauth_basic_auth)(const char *client_id,
+					   const char *secret, char **out);
+	/* Run a whole authorization code grant (see ka_oauth_code). */
+	enum ka_status (*oauth_code)(const struct ka_mctx *m,
+				     const struct ka_oauth_code *req,
+				     struct ka_record **out,
+				     struct ka_oauth_error *oerr,
+				     ka_error *err);
+	/* Ask the person for a token through the conversation (not echoed)
+	 * with text as the prompt, and make a Bearer record of it, obtained
+	 * now, with scopes (NULL-terminated, or NULL). */
+	enum ka_status (*token_prompt)(const struct ka_mctx *m,
+				       const char *text,
+				       const char *const *scopes,
+				       struct ka_record **out, ka_error *err);
+	/* Words for the OAuth error answer oe to a request for what ("refresh
+	 * token", "device code", ...), set in err: invalid_grant is
+	 * signin_required, invalid_client and unauthorized_client are
+	 * KA_ERR_CONFIG naming client_id, anything else KA_ERR_PROTOCOL with
+	 * the server's words; GitHub's names for these errors count as them.
+	 * Returns the status set. */
+	enum ka_status (*oauth_error)(const struct ka_mctx *m,
+				      const struct ka_oauth_error *oe,
+				      const char *client_id,
+				      const char *account, const char *what,
+				      ka_error *err);
 };
 
 struct ka_module {

@@ -1,4 +1,6 @@
-/* host.c: the host table: what the library offers its modules. */
+/* host.c: the host table: what the library offers its modules, with the
+ * small services only modules use (sign-in-required and OAuth error
+ * wording, a pasted token). */
 #include "config.h"
 
 #include <stdio.h>
@@ -97,6 +99,104 @@ static const char *h_refresh_token(const struct ka_record *r)
 	return r->refresh_token;
 }
 
+static enum ka_status h_signin_required(const struct ka_mctx *m,
+					const char *account, ka_error *err,
+					const char *fmt, ...) KAI_PRINTF(4, 5);
+static enum ka_status h_signin_required(const struct ka_mctx *m,
+					const char *account, ka_error *err,
+					const char *fmt, ...)
+{
+	int dflt = account == NULL || strcmp(account, KA_ACCOUNT_DEFAULT) == 0;
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	kai_error_set(err, KA_ERR_EXPIRED, "%s: run 'kiwi-auth signin %s%s%s'",
+		      why, m->svc->name, dflt ? "" : " --account ",
+		      dflt ? "" : account);
+	return KA_ERR_EXPIRED;
+}
+
+static int one_of(const char *e, const char *a, const char *b,
+		  const char *c)
+{
+	return strcmp(e, a) == 0 || strcmp(e, b) == 0 || strcmp(e, c) == 0;
+}
+
+static enum ka_status h_oauth_error(const struct ka_mctx *m,
+				    const struct ka_oauth_error *oe,
+				    const char *client_id, const char *account,
+				    const char *what, ka_error *err)
+{
+	const char *e = oe->error, *svc = m->svc->name;
+	const char *sep = oe->description[0] != '\0' ? ": " : "";
+
+	if (one_of(e, "invalid_grant", "bad_refresh_token",
+		   "bad_verification_code"))
+		return h_signin_required(m, account, err, "signed out of %s "
+					 "(the server refused the %s: %s)", svc,
+					 what, e);
+	if (one_of(e, "invalid_client", "unauthorized_client",
+		   "incorrect_client_credentials")) {
+		kai_error_set(err, KA_ERR_CONFIG, "the server refused client "
+			      "'%s' (%s%s%s): check client_id and the client "
+			      "secret in the refresh stanza of %s",
+			      client_id != NULL ? client_id : "", e, sep,
+			      oe->description, svc);
+		return KA_ERR_CONFIG;
+	}
+	kai_error_set(err, KA_ERR_PROTOCOL, "the server of %s refused the %s: "
+		      "%s%s%s", svc, what, e[0] != '\0' ? e : "no error code",
+		      sep, oe->description);
+	return KA_ERR_PROTOCOL;
+}
+
+#define PASTE_MAX 16384
+
+static enum ka_status h_token_prompt(const struct ka_mctx *m,
+				     const char *text,
+				     const char *const *scopes,
+				     struct ka_record **out, ka_error *err)
+{
+	struct ka_record *r = NULL;
+	char *tok = kai_secure_alloc(PASTE_MAX);
+	enum ka_status st = KA_ERR_NOMEM;
+
+	*out = NULL;
+	if (tok == NULL)
+		goto out;
+	st = kai_converse(m, &(struct ka_conv_msg){
+		.style = KA_CONV_PROMPT_SECRET, .text = text }, tok, PASTE_MAX, err);
+	if (st != KA_OK)
+		goto out;
+	if (tok[0] == '\0') {
+		kai_error_set(err, KA_ERR_INVALID, "no token was given");
+		st = KA_ERR_INVALID;
+		goto out;
+	}
+	if ((st = ka_record_new(&r)) != KA_OK ||
+	    (st = ka_record_set_access_token(r, tok)) != KA_OK ||
+	    (st = ka_record_set_token_type(r, "Bearer")) != KA_OK)
+		goto out;
+	for (size_t i = 0; scopes != NULL && scopes[i] != NULL && st == KA_OK; i++)
+		st = ka_record_add_scope(r, scopes[i]);
+	if (st == KA_OK) {
+		r->obtained_at = kai_now();
+		*out = r;
+		r = NULL;
+	}
+out:
+	if (st == KA_ERR_NOMEM)
+		kai_error_set(err, st, "out of memory");
+	else if (st == KA_ERR_INVALID)
+		kai_error_set(err, st, "the token holds control characters");
+	ka_record_free(r);
+	kai_secure_free(tok);
+	return st;
+}
+
 const struct ka_host kai_host = {
 	.size = sizeof(struct ka_host),
 	.service = h_service,
@@ -141,4 +241,11 @@ const struct ka_host kai_host = {
 	.now = kai_now,
 	.record_scope_count = ka_record_scope_count,
 	.record_scope = ka_record_scope,
+	.secret_arg = kai_secret_arg,
+	.signin_required = h_signin_required,
+	.form_add_list = kai_form_add_list,
+	.oauth_basic_auth = kai_basic_auth,
+	.oauth_code = kai_oauth_code,
+	.token_prompt = h_token_prompt,
+	.oauth_error = h_oauth_error,
 };

@@ -385,10 +385,59 @@ enum ka_status kai_form_add(char **form, size_t *len, const char *name,
 	return KA_OK;
 }
 
-/* ---- randomness and PKCE ----------------------------------------------- */
+enum ka_status kai_form_add_list(char **form, size_t *len, const char *name,
+				 const char *const *values)
+{
+	char joined[4096];
+	size_t n = 0;
+	enum ka_status st = KA_OK;
+
+	for (size_t i = 0; values != NULL && values[i] != NULL && st == KA_OK;
+	     i++) {
+		int w = snprintf(joined + n, sizeof(joined) - n, "%s%s",
+				 n > 0 ? " " : "", values[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(joined) - n)
+			st = KA_ERR_INVALID;
+		else
+			n += (size_t)w;
+	}
+	if (st == KA_OK && n > 0)
+		st = kai_form_add(form, len, name, joined);
+	kai_wipe(joined, sizeof(joined));
+	return st;
+}
+
+/* ---- base64, randomness, PKCE and client_secret_basic ----------------- */
 
 static const char b64url[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b64std[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* in[0..n) in base64 with the alphabet abc, '='-padded when pad; out has
+ * room for (n + 2) / 3 * 4 + 1 bytes. */
+static void base64(const uint8_t *in, size_t n, const char *abc, int pad,
+		   char *out)
+{
+	size_t j = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		acc = acc << 8 | in[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			out[j++] = abc[(acc >> bits) & 63];
+		}
+	}
+	if (bits > 0)
+		out[j++] = abc[(acc << (6 - bits)) & 63];
+	while (pad && j % 4 != 0)
+		out[j++] = '=';
+	out[j] = '\0';
+}
 
 enum ka_status kai_random_string(char *out, size_t n)
 {
@@ -410,23 +459,43 @@ enum ka_status kai_random_string(char *out, size_t n)
 enum ka_status kai_pkce_s256(const char *verifier, char *out, size_t n)
 {
 	uint8_t d[KAI_SHA256_LEN];
-	size_t j = 0;
-	uint32_t acc = 0;
-	int bits = 0;
 
 	if (verifier == NULL || out == NULL || n < 44)
 		return KA_ERR_INVALID;
 	kai_sha256(verifier, strlen(verifier), d);
-	for (size_t i = 0; i < sizeof(d); i++) {
-		acc = acc << 8 | d[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			out[j++] = b64url[(acc >> bits) & 63];
-		}
-	}
-	if (bits > 0)
-		out[j++] = b64url[(acc << (6 - bits)) & 63];
-	out[j] = '\0';
+	base64(d, sizeof(d), b64url, 0, out);
 	return KA_OK;
+}
+
+/* RFC 6749 section 2.3.1: id and secret are form-encoded, joined with
+ * ':' and base64-encoded. */
+enum ka_status kai_basic_auth(const char *client_id, const char *secret,
+			      char **out)
+{
+	static const char prefix[] = "Authorization: Basic ";
+	char *id = NULL, *sec = NULL, *pair = NULL, *hdr = NULL;
+	size_t il = 0, sl = 0, n;
+	enum ka_status st;
+
+	*out = NULL;
+	if ((st = kai_form_add(&id, &il, "x", client_id)) != KA_OK ||
+	    (st = kai_form_add(&sec, &sl, "x", secret)) != KA_OK)
+		goto out;
+	n = (il - 2) + 1 + (sl - 2);	/* without the "x=" of each */
+	st = KA_ERR_NOMEM;
+	if ((pair = kai_secure_alloc(n + 1)) == NULL ||
+	    (hdr = kai_secure_alloc(sizeof(prefix) + (n + 2) / 3 * 4)) == NULL)
+		goto out;
+	snprintf(pair, n + 1, "%s:%s", id + 2, sec + 2);
+	memcpy(hdr, prefix, sizeof(prefix) - 1);
+	base64((const uint8_t *)pair, n, b64std, 1, hdr + sizeof(prefix) - 1);
+	*out = hdr;
+	hdr = NULL;
+	st = KA_OK;
+out:
+	kai_secure_free(id);
+	kai_secure_free(sec);
+	kai_secure_free(pair);
+	kai_secure_free(hdr);
+	return st;
 }

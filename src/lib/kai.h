@@ -115,7 +115,7 @@ enum ka_status kai_record_dup(const struct ka_record *r,
 			      struct ka_record **out);
 enum ka_status kai_record_set_source(struct ka_record *r, const char *src);
 
-/* ---- configuration (config.c) ----------------------------------------- */
+/* ---- configuration (config.c: files and layers; stanza.c: one stanza) - */
 
 /* One argument of a module entry, as read from the config file. */
 struct kai_arg {
@@ -145,6 +145,19 @@ struct ka_mctx {
 	int initialized;
 };
 
+/* A pattern of 'hosts', "scheme://HOST[:PORT|:*]", parsed once when the
+ * configuration is read (stanza.c) so that matching a request's origin
+ * against it (origin.c) parses no text. */
+struct kai_hostpat {
+	char scheme[8];		/* "https", or "http" (loopback hosts only) */
+	char *host;		/* as kai_origin normalises hosts: lowercase
+				 * name, dotted quad or "[canonical IPv6]";
+				 * for "*.domain" the suffix ".domain" */
+	size_t hostlen;
+	unsigned port;		/* 0 for ":*", else explicit or the default */
+	int wildcard;		/* "*.domain": one or more labels under it */
+};
+
 struct kai_cache_entry;
 
 struct ka_service {
@@ -155,7 +168,9 @@ struct ka_service {
 	char *origin;		/* "file:line" */
 	char *error;		/* NULL when usable */
 	char *header;		/* format with exactly one %s */
-	struct kai_strv hosts;
+	struct kai_strv hosts;	/* as written, lowercased */
+	struct kai_hostpat *hostpat;	/* the same, parsed */
+	size_t nhostpat;
 	struct kai_strv scopes;
 	long min_valid;
 	int locked;
@@ -194,6 +209,27 @@ void kai_service_fail(struct ka_ctx *ctx, struct ka_service *s,
 		      const char *file, int line, const char *fmt, ...)
 	KAI_PRINTF(5, 6);
 const struct kai_arg *kai_mctx_arg(const struct ka_mctx *m, const char *name);
+
+/* stanza.c: one stanza, its values and host patterns. */
+struct config_setting_t;
+/* Fill s (made by config.c: name, file, line, defaults) from its stanza g.
+ * Problems disable s and add diagnostics; KA_ERR_NOMEM is the only error. */
+enum ka_status kai_stanza_read(struct ka_ctx *ctx, struct ka_service *s,
+			       const struct config_setting_t *g);
+/* Parse a host pattern into *out (free with kai_hostpat_clear). KA_OK;
+ * KA_ERR_CONFIG with *why saying what is wrong (v is never echoed, a
+ * person may have pasted a secret); or KA_ERR_NOMEM. */
+enum ka_status kai_hostpat_parse(const char *v, struct kai_hostpat *out,
+				 const char **why);
+void kai_hostpat_clear(struct kai_hostpat *p);
+/* The host names both patterns and request URLs (origin.c) accept:
+ * h[0..len) of labels of letters, digits, '_' and '-' (not first or last
+ * in a label), 1-63 bytes each, 253 in all; a numeric last label only in
+ * a dotted-quad IPv4 address, which sets *ip. Returns the number of
+ * labels, 0 if not a host name. */
+int kai_host_name_ok(const char *h, size_t len, int *ip);
+/* 1 for 127.0.0.1, [::1] and localhost (normalised forms). */
+int kai_host_is_loopback(const char *host);
 
 /* ---- modules (loader.c, host.c) --------------------------------------- */
 
@@ -398,5 +434,25 @@ enum ka_status kai_host_http(const struct ka_mctx *m,
  * "stored"). NULL in every program but the tests that set it; never
  * reachable from the shared library's exports. */
 extern void (*kai_refresh_hook)(const char *point);
+
+/* ---- host services shared by the refresh modules (secretarg.c,
+ * loopback.c, http.c): host->secret_arg, oauth_code, form_add_list and
+ * oauth_basic_auth ------------------------------------------------------ */
+
+#include <sys/types.h>
+
+enum ka_status kai_secret_arg(const struct ka_mctx *m, const char *name,
+			      unsigned flags, char **out, ka_error *err);
+enum ka_status kai_oauth_code(const struct ka_mctx *m,
+			      const struct ka_oauth_code *req,
+			      struct ka_record **out,
+			      struct ka_oauth_error *oerr, ka_error *err);
+enum ka_status kai_form_add_list(char **form, size_t *len, const char *name,
+				 const char *const *values);
+enum ka_status kai_basic_auth(const char *client_id, const char *secret,
+			      char **out);
+/* Percent-decode s[0..n) in place ('+' is a space); the new length, or
+ * -1 on a bad escape (oauth.c). */
+ssize_t kai_form_decode(char *s, size_t n);
 
 #endif /* KAI_H */

@@ -54,8 +54,7 @@ static int hexval(int c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Percent-decode s[0..n) in place (form answers); -1 on a bad escape. */
-static ssize_t form_decode(char *s, size_t n)
+ssize_t kai_form_decode(char *s, size_t n)
 {
 	size_t i, j;
 
@@ -95,8 +94,8 @@ static json_t *form_to_json(const char *body, size_t len)
 		if (eq == NULL)
 			continue;
 		*eq = '\0';
-		kn = form_decode(p, strlen(p));
-		vn = form_decode(eq + 1, strlen(eq + 1));
+		kn = kai_form_decode(p, strlen(p));
+		vn = kai_form_decode(eq + 1, strlen(eq + 1));
 		if (kn <= 0 || vn < 0)
 			goto fail;
 		p[kn] = '\0';

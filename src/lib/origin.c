@@ -30,9 +30,6 @@
 
 #define URL_MAX 16384
 
-static const char *const loopback_hosts[] = { "127.0.0.1", "[::1]",
-					      "localhost" };
-
 static void lowercase(char *s)
 {
 	for (; *s != '\0'; s++)
@@ -163,37 +160,12 @@ static enum ka_status raw_check(const char *url, const char **host,
 	return KA_OK;
 }
 
-/* Labels of letters, digits, '-' and '_', 1-63 bytes each, 253 in all; a
- * numeric last label makes it an IPv4 address, which must be a dotted
- * quad. Sets o->ip for an address. */
+/* A host name as kai_host_name_ok (stanza.c) defines it for patterns too,
+ * so a URL and a pattern accept the same names. Sets o->ip for an IPv4
+ * address. */
 static int dns_host_ok(struct kai_origin *o)
 {
-	const char *h = o->host, *label = h, *last = h;
-	struct in_addr a4;
-	size_t n = strlen(h);
-
-	if (n == 0 || n > 253)
-		return 0;
-	for (const char *p = h;; p++) {
-		if (*p == '.' || *p == '\0') {
-			if (p == label || p - label > 63)
-				return 0;
-			last = label;
-			label = p + 1;
-			if (*p == '\0')
-				break;
-			continue;
-		}
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		      *p == '-' || *p == '_'))
-			return 0;
-	}
-	if (is_digits(last, strlen(last)) || strncmp(last, "0x", 2) == 0) {
-		if (inet_pton(AF_INET, h, &a4) != 1)
-			return 0;
-		o->ip = 1;
-	}
-	return 1;
+	return kai_host_name_ok(o->host, strlen(o->host), &o->ip) > 0;
 }
 
 /* Compare the host libcurl found with the raw one and normalise it into
@@ -237,14 +209,6 @@ static int host_from(struct kai_origin *o, const char *curl_host,
 	if (n > 1 && o->host[n - 1] == '.')
 		o->host[n - 1] = '\0';
 	return dns_host_ok(o);
-}
-
-static int is_loopback(const char *host)
-{
-	for (size_t i = 0; i < sizeof(loopback_hosts) / sizeof(*loopback_hosts); i++)
-		if (strcmp(host, loopback_hosts[i]) == 0)
-			return 1;
-	return 0;
 }
 
 /* Fields libcurl must not have found: user, password, options, zone. */
@@ -303,7 +267,7 @@ static enum ka_status parse_curl(CURLU *u, const char *url, const char *raw,
 		st = KA_ERR_DENIED;
 		goto out;
 	}
-	o->loopback = is_loopback(o->host);
+	o->loopback = kai_host_is_loopback(o->host);
 	if (!is_digits(port, strlen(port)) || strlen(port) > 5 ||
 	    (o->port = (unsigned)atoi(port)) == 0 || o->port > 65535) {
 		kai_error_set(err, KA_ERR_INVALID, "refusing URL: bad port");
@@ -406,84 +370,47 @@ void kai_origin_format(const struct kai_origin *o, char *buf, size_t n)
 		snprintf(buf, n, "%s://%s:%u", o->scheme, o->host, o->port);
 }
 
-/* Port part of a pattern: "" (default port only), "*" or a number. */
-static int port_match(const struct kai_origin *o, const char *p)
+/* o against one parsed pattern; n is strlen(o->host). The host compare is
+ * exact: both sides are normalised (lowercase, canonical IPv6). A
+ * wildcard matches one or more labels under its domain, never the domain
+ * itself and never an IP address. */
+static int pattern_match(const struct kai_origin *o, size_t n,
+			 const struct kai_hostpat *p)
 {
-	if (*p == '\0')
-		return o->port == default_port(o->scheme);
-	if (*p++ != ':')
-		return 0;
-	if (strcmp(p, "*") == 0)
-		return 1;
-	if (!is_digits(p, strlen(p)) || strlen(p) > 5)
-		return 0;
-	return (unsigned)atoi(p) == o->port;
-}
-
-/* Host part of a pattern, hp[0..hn): exact, "*.domain" (one or more labels
- * under domain, never domain itself and never an IP address) or
- * "[IPv6]". */
-static int host_match(const struct kai_origin *o, const char *hp, size_t hn)
-{
-	size_t n = strlen(o->host);
-
-	if (hn > 0 && hp[hn - 1] == '.')
-		hn--;
-	if (hp[0] == '[') {
-		struct in6_addr a, b;
-		char tmp[KAI_HOST_MAX];
-
-		if (o->host[0] != '[' || hn < 3 || hn - 2 >= sizeof(tmp))
-			return 0;
-		memcpy(tmp, hp + 1, hn - 2);
-		tmp[hn - 2] = '\0';
-		if (inet_pton(AF_INET6, tmp, &a) != 1)
-			return 0;
-		memcpy(tmp, o->host + 1, n - 2);
-		tmp[n - 2] = '\0';
-		return inet_pton(AF_INET6, tmp, &b) == 1 &&
-		       memcmp(&a, &b, sizeof(a)) == 0;
-	}
-	if (hn > 2 && hp[0] == '*' && hp[1] == '.') {
-		hp++;			/* keep the dot: ".domain" */
-		hn--;
-		return !o->ip && n > hn &&
-		       strncasecmp(o->host + n - hn, hp, hn) == 0;
-	}
-	return n == hn && strncasecmp(o->host, hp, hn) == 0;
-}
-
-int kai_origin_match(const struct kai_origin *o, const char *pattern)
-{
-	const char *hp, *end;
-	size_t sl;
-
-	if (pattern == NULL || o->host[0] == '\0')
-		return 0;
-	sl = strlen(o->scheme);
-	if (strncasecmp(pattern, o->scheme, sl) != 0 ||
-	    strncmp(pattern + sl, "://", 3) != 0)
+	if (strcmp(o->scheme, p->scheme) != 0)
 		return 0;
 	/* http only ever for loopback, whatever a pattern says. */
 	if (strcmp(o->scheme, "https") != 0 && !o->loopback)
 		return 0;
-	hp = pattern + sl + 3;
-	if (hp[0] == '[') {
-		if ((end = strchr(hp, ']')) == NULL)
-			return 0;
-		end++;
-	} else {
-		end = hp + strcspn(hp, ":/?#@");
-	}
-	if (end == hp || (*end != '\0' && *end != ':'))
+	if (p->port != 0 && p->port != o->port)
 		return 0;
-	return host_match(o, hp, (size_t)(end - hp)) && port_match(o, end);
+	if (p->wildcard)
+		return !o->ip && n > p->hostlen &&
+		       memcmp(o->host + n - p->hostlen, p->host, p->hostlen) == 0;
+	return n == p->hostlen && memcmp(o->host, p->host, n) == 0;
 }
 
+int kai_origin_match(const struct kai_origin *o, const char *pattern)
+{
+	struct kai_hostpat p;
+	const char *why;
+	int m;
+
+	if (pattern == NULL ||
+	    kai_hostpat_parse(pattern, &p, &why) != KA_OK)
+		return 0;
+	m = pattern_match(o, strlen(o->host), &p);
+	kai_hostpat_clear(&p);
+	return m;
+}
+
+/* The executor's hot path: the patterns were parsed with the config. */
 int kai_origin_allowed(const struct kai_origin *o, const struct ka_service *s)
 {
-	for (size_t i = 0; i < s->hosts.n; i++)
-		if (kai_origin_match(o, s->hosts.v[i]))
+	size_t n = strlen(o->host);
+
+	for (size_t i = 0; i < s->nhostpat; i++)
+		if (pattern_match(o, n, &s->hostpat[i]))
 			return 1;
 	return 0;
 }

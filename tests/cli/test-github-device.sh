@@ -6,24 +6,14 @@
 ka_setup
 . "$KA_TOP_SRCDIR/tests/servers/lib-standin.sh"
 standin_start github
-TOK=$T/tokens
-mkdir -p "$TOK"
-CONF=$T/kiwi-auth.conf
 ka_config "$CONF" <<EOF
-github: {
-  hosts = [ "$BASE" ];
-  scopes = [ "repo", "gist" ];
-  source = ( { module = "file"; directory = "$TOK"; } );
-  refresh = { module = "github"; base_url = "$BASE"; client_id = "Iv1.standin0client";
-              scopes = [ "repo", "gist" ]; timeout = 5; };
-};
+$(github_service)
 badclient: {
   hosts = [ "$BASE" ];
   source = ( { module = "file"; directory = "$TOK"; } );
   refresh = { module = "github"; base_url = "$BASE"; client_id = "Iv1.nope"; };
 };
 EOF
-cli() { ka_run --config "$CONF" "$@"; keep; }
 rec() { echo "$TOK/github@${1:-default}.json"; }
 
 # Form-encoded answers (whatever Accept says) and one slow_down.

@@ -7,21 +7,7 @@
 ka_setup
 . "$KA_TOP_SRCDIR/tests/servers/lib-standin.sh"
 standin_start github
-TOK=$T/tokens
-mkdir -p "$TOK"
-CONF=$T/kiwi-auth.conf
-ka_config "$CONF" <<EOF
-github: {
-  hosts = [ "$BASE" ];
-  scopes = [ "repo", "gist" ];
-  min_valid = 100;
-  source = ( { module = "file"; directory = "$TOK"; } );
-  refresh = { module = "github"; base_url = "$BASE"; client_id = "Iv1.standin0client";
-              scopes = [ "repo", "gist" ]; timeout = 5; };
-};
-EOF
-cli() { ka_run --config "$CONF" "$@"; keep; }
-clin() { _i=$1; shift; ka_run_in "$_i" --config "$CONF" "$@"; keep; }
+github_service 'min_valid = 100;' | ka_config "$CONF"
 rec() { echo "$TOK/github@${1:-default}.json"; }
 events() { grep -c "\"path\": \"$1\", \"result\": \"$2\"" "$SLOG"; }
 
@@ -49,18 +35,7 @@ expect_err "run 'kiwi-auth signin github'" "names the command"
 cp "$T/new.json" "$(rec)"
 
 # ---- server errors: retried, reported, record untouched ------------------
-before=$(sha256sum <"$(rec)")
-standin_ctl '{"fail_count": 5, "fail_status": 500}'
-cli refresh github
-expect_rc 1 "HTTP 500 every time: the refresh fails"
-expect_err "answered HTTP 500 every time it was tried" "says the server failed"
-[ "$(grep -c injected_failure "$SLOG")" -eq 3 ] && ka_pass "tried 3 times" ||
-	ka_fail "attempts: $(grep -c injected_failure "$SLOG")"
-[ "$(sha256sum <"$(rec)")" = "$before" ] && ka_pass "record untouched after 500s" ||
-	ka_fail "record changed after 500s"
-standin_ctl '{"fail_count": 1}'
-cli refresh github
-expect_rc 0 "one 500, then success: retried"
+server_errors github "$(rec)"
 
 # ---- non-expiring OAuth App tokens are never refreshed -------------------
 standin_ctl '{"expiring": false}'

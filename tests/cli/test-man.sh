@@ -7,7 +7,7 @@ SRC=${KA_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DOC=$SRC/doc
 PAGES="kiwi-auth.1 kiwi-auth.conf.5 libkiwiauth.3 kiwi-auth-module.3
 	kiwi-auth-env.8 kiwi-auth-file.8 kiwi-auth-keyring.8 kiwi-auth-exec.8
-	kiwi-auth-supabase.8 kiwi-auth-github.8"
+	kiwi-auth-supabase.8 kiwi-auth-github.8 kiwi-auth-oauth2.8"
 
 command -v groff > /dev/null 2>&1 ||
 	ka_skip "groff is not installed (Debian package groff-base)"
@@ -108,7 +108,9 @@ done
 page_has kiwi-auth.1 '^\.SH SECURITY' "kiwi-auth.1 has a SECURITY section"
 
 # ---- kiwi-auth.conf.5 against config.c ---------------------------------------
-CONFIG_C=$SRC/src/lib/config.c
+# The keys live in config.c (global) and stanza.c (service stanzas).
+CONFIG_C=$T/config-keys.c
+cat "$SRC/src/lib/config.c" "$SRC/src/lib/stanza.c" > "$CONFIG_C" 2> /dev/null
 SERVICE_KEYS="description hosts scopes header source refresh min_valid locked"
 GLOBAL_KEYS="audit_file audit_syslog"
 ENTRY_KEYS="module control"
@@ -135,7 +137,7 @@ for c in required requisite sufficient optional; do
 done
 
 # ---- module pages against the modules' argument tables -----------------------
-for m in env file keyring exec supabase github; do
+for m in env file keyring exec supabase github oauth2; do
 	c=$SRC/modules/source/$m.c
 	[ -f "$c" ] || c=$SRC/modules/refresh/$m.c
 	[ -f "$c" ] || continue

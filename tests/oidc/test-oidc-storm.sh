@@ -41,21 +41,29 @@ cat "$T"/proc?
 # The test-only hook pauses a refresh holding the lock before it asks the
 # server ("locked") or after the new record is stored and before the lock
 # is released ("stored"); the process is killed there.
+# crash_at POINT: a refresh of native that the hook pauses at POINT (it
+# creates $T/marker there) is killed with -9 there, or after 4 s if it
+# never gets there. Its output is in $T/crash.out.
+crash_at() {
+	rm -f "$T/marker"
+	"$HELPER" refresh "$CONF" native "$1" "$T/marker" 5000 \
+		>"$T/crash.out" 2>&1 &
+	_pid=$!
+	_n=0
+	while [ ! -e "$T/marker" ] && [ $_n -lt 200 ]; do
+		sleep 0.02
+		_n=$((_n + 1))
+	done
+	kill -9 $_pid 2>/dev/null
+	wait $_pid 2>/dev/null
+}
+
 crash_ok=0
 i=0
 while [ $i -lt 10 ]; do
 	case $((i % 2)) in 0) point=locked ;; 1) point=stored ;; esac
 	before=$(field_of "$(rec native)" refresh_token)
-	rm -f "$T/marker"
-	"$HELPER" refresh "$CONF" native $point "$T/marker" 5000 >"$T/crash.out" 2>&1 &
-	pid=$!
-	n=0
-	while [ ! -e "$T/marker" ] && [ $n -lt 200 ]; do
-		sleep 0.02
-		n=$((n + 1))
-	done
-	kill -9 $pid 2>/dev/null
-	wait $pid 2>/dev/null
+	crash_at $point
 	after=$(field_of "$(rec native)" refresh_token)
 	state=$(probe introspect "$(rec native)" refresh_token)
 	if [ ! -e "$T/marker" ]; then
@@ -85,16 +93,7 @@ expect_rc 0 "after the crashes: refresh works (no stale lock)"
 # server consumed the old token; the new one died with the process). The
 # store still holds the previous record intact, and kiwi-auth says to
 # sign in again instead of failing in some other way.
-rm -f "$T/marker"
-"$HELPER" refresh "$CONF" native answered "$T/marker" 5000 >"$T/crash.out" 2>&1 &
-pid=$!
-n=0
-while [ ! -e "$T/marker" ] && [ $n -lt 200 ]; do
-	sleep 0.02
-	n=$((n + 1))
-done
-kill -9 $pid 2>/dev/null
-wait $pid 2>/dev/null
+crash_at answered
 [ "$(field_of "$(rec native)" refresh_token)" != none ] &&
 	ka_pass "killed after the answer: the previous record is intact" ||
 	ka_fail "killed after the answer: the record is damaged"

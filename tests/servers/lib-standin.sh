@@ -2,9 +2,18 @@
 # stand-ins for Supabase Auth and GitHub (POSIX sh; source it after
 # tests/cli/lib.sh and ka_setup).
 #
+#   $TOK, $CONF              a token directory for `file` sources (made
+#                            here) and where the test writes its configuration
 #   standin_start NAME       starts tests/servers/NAME_standin.py; sets
 #                            $BASE (http://127.0.0.1:PORT) and $SLOG (its log)
 #   standin_ctl JSON         changes the stand-in's settings
+#   github_service [LINE]    prints the `github` stanza for the GitHub
+#                            stand-in, with LINE (more settings) in it
+#   cli ARGS...              kiwi-auth --config $CONF ARGS, then keep
+#   server_errors SVC REC    `refresh SVC` while the stand-in answers 500:
+#                            tried 3 times, reported, record file REC
+#                            untouched; then one 500 is retried
+#   clin FILE ARGS...        the same with FILE on standard input
 #   field FILE NAME          sha256 of a record field (never the value)
 #   keep                     appends the last run's output to $T/all
 #   no_token_leaked          fails if a stored token is in $T/all or $SLOG
@@ -14,6 +23,9 @@ command -v python3 >/dev/null 2>&1 || ka_skip "python3 is not installed"
 STANDIN_PID=
 trap 'kill $STANDIN_PID 2>/dev/null; ka_cleanup' EXIT
 : >"$T/all"
+TOK=$T/tokens
+mkdir -p "$TOK"
+CONF=$T/kiwi-auth.conf
 
 standin_start() {
 	python3 "$KA_TOP_SRCDIR/tests/servers/$1_standin.py" "$T/$1.port" \
@@ -40,6 +52,19 @@ urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/__standin/config",
     data=sys.argv[2].encode(), method="POST")).read()' "$BASE" "$1"
 }
 
+github_service() {
+	cat <<EOF
+github: {
+  hosts = [ "$BASE" ];
+  scopes = [ "repo", "gist" ];
+  ${1:-}
+  source = ( { module = "file"; directory = "$TOK"; } );
+  refresh = { module = "github"; base_url = "$BASE"; client_id = "Iv1.standin0client";
+              scopes = [ "repo", "gist" ]; timeout = 5; };
+};
+EOF
+}
+
 field() {
 	python3 -c 'import hashlib, json, sys
 v = json.load(open(sys.argv[1])).get(sys.argv[2])
@@ -48,6 +73,35 @@ print(hashlib.sha256(str(v).encode()).hexdigest() if v is not None else "none")'
 
 keep() {
 	cat "$KA_OUT" "$KA_ERR" >>"$T/all"
+}
+
+cli() {
+	ka_run --config "$CONF" "$@"
+	keep
+}
+
+clin() {
+	_i=$1
+	shift
+	ka_run_in "$_i" --config "$CONF" "$@"
+	keep
+}
+
+server_errors() {
+	_before=$(sha256sum <"$2")
+	standin_ctl '{"fail_count": 5, "fail_status": 500}'
+	cli refresh "$1"
+	expect_rc 1 "HTTP 500 every time: the refresh fails"
+	expect_err "answered HTTP 500 every time it was tried" \
+		"says the server failed"
+	_n=$(grep -c injected_failure "$SLOG")
+	[ "$_n" -eq 3 ] && ka_pass "tried 3 times" || ka_fail "attempts: $_n"
+	[ "$(sha256sum <"$2")" = "$_before" ] &&
+		ka_pass "record untouched after 500s" ||
+		ka_fail "record changed after 500s"
+	standin_ctl '{"fail_count": 1}'
+	cli refresh "$1"
+	expect_rc 0 "one 500, then success: retried"
 }
 
 no_token_leaked() {

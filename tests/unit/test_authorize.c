@@ -14,12 +14,6 @@
 #define CANARY "canary-tok-4b1d9e07"
 #define CANARY2 "canary-key-88c2f1aa"
 
-struct fixture {
-	char *dir;
-	char *counter;
-	struct ka_ctx *ctx;
-};
-
 static const char conf_fmt[] =
 	"items: {\n"
 	"  hosts = [ \"https://api.good.com\", \"https://*.good.com:8443\",\n"
@@ -57,13 +51,10 @@ static const char conf_fmt[] =
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct tu_fixture *f = tu_fixture_new();
 	char *conf, *text;
 	const char *c;
 
-	f->dir = tu_tmpdir();
-	tu_isolate_env(f->dir);
-	assert_true(asprintf(&f->counter, "%s/counter", f->dir) > 0);
 	c = f->counter;
 	assert_true(asprintf(&text, conf_fmt, c, c, c, c, c) > 0);
 	conf = tu_write(f->dir, "kiwi-auth.conf", text, 0600);
@@ -72,18 +63,6 @@ static int setup(void **state)
 	free(conf);
 	free(text);
 	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	ka_ctx_free(f->ctx);
-	tu_rmrf(f->dir);
-	free(f->dir);
-	free(f->counter);
-	free(f);
 	return 0;
 }
 
@@ -114,7 +93,7 @@ static int has(const struct curl_slist *l, const char *line)
 }
 
 /* Authorize url for scope (and service), expecting st. */
-static void expect(struct fixture *f, const char *url, const char *scope,
+static void expect(struct tu_fixture *f, const char *url, const char *scope,
 		   const char *service, enum ka_status st,
 		   const char *message, int auth_required)
 {
@@ -157,7 +136,7 @@ static void expect(struct fixture *f, const char *url, const char *scope,
 
 static void test_inject(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct curl_slist *h = NULL;
 	struct ka_request req = {
 		.primitive = KA_PRIMITIVE_HTTP, .method = "GET",
@@ -197,7 +176,7 @@ static void test_replace(void **state)
 		"x-api-key: mine", "X-API-KEY;", "Authorization: Basic keep",
 		NULL,
 	};
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct curl_slist *h = list(tool);
 	struct ka_request req = {
 		.primitive = KA_PRIMITIVE_HTTP, .method = "POST",
@@ -228,7 +207,7 @@ static void test_replace(void **state)
 static void test_passthrough(void **state)
 {
 	static const char *const tool[] = { "Authorization: Bearer own", NULL };
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct curl_slist *h = list(tool);
 	struct ka_request req = {
 		.primitive = "filesystem", .url = "https://api.good.com/",
@@ -255,7 +234,7 @@ static void test_passthrough(void **state)
 
 static void test_failures(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 
 	expect(f, "https://evil.com/", "items:read", NULL, KA_ERR_DENIED,
 	       "URL origin https://evil.com is not allowed for service items",
@@ -304,7 +283,7 @@ static void test_failures(void **state)
 
 static void test_broken_message(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct curl_slist *h = NULL;
 	struct ka_request req = {
 		.primitive = KA_PRIMITIVE_HTTP, .url = "https://broken.example/",
@@ -324,7 +303,7 @@ static void test_bad_tool_headers(void **state)
 {
 	static const char *const tool[] = { "X-Foo: a\r\nAuthorization: x",
 					    NULL };
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct curl_slist *h = list(tool);
 	struct ka_request req = {
 		.primitive = KA_PRIMITIVE_HTTP, .url = "https://api.good.com/",
@@ -347,7 +326,7 @@ static void test_bad_tool_headers(void **state)
  * cached while fresh. */
 static void test_expired_never_injected(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct ka_service *s = kai_service_lookup(f->ctx, "items");
 	struct curl_slist *h = NULL;
 	struct ka_request req = {
@@ -401,7 +380,7 @@ static void test_sha256(void **state)
 
 static void test_audit(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct curl_slist *h = NULL;
 	struct ka_request req = {
 		.primitive = KA_PRIMITIVE_HTTP, .method = "GET",
@@ -505,7 +484,7 @@ static void *work(void *p)
 
 static void test_threads(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct worker w[THREADS];
 	pthread_t t[THREADS];
 	char *log;
@@ -525,24 +504,22 @@ static void test_threads(void **state)
 	free(log);
 }
 
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, tu_fixture_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_inject, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_passthrough, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_broken_message, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_bad_tool_headers, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_expired_never_injected,
-						setup, teardown),
+		T(test_inject),
+		T(test_replace),
+		T(test_passthrough),
+		T(test_failures),
+		T(test_broken_message),
+		T(test_bad_tool_headers),
+		T(test_expired_never_injected),
 		cmocka_unit_test(test_sha256),
-		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+		T(test_audit),
 		cmocka_unit_test(test_curl_apply),
-		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		T(test_threads),
 	};
 	int rc;
 

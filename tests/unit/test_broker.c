@@ -23,10 +23,9 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	f->dir = tu_tmpdir();
-	tu_isolate_env(f->dir);
-	assert_true(asprintf(&f->counter[0], "%s/c0", f->dir) > 0);
-	assert_true(asprintf(&f->counter[1], "%s/c1", f->dir) > 0);
+	f->dir = tu_sandbox();
+	f->counter[0] = tu_path(f->dir, "c0");
+	f->counter[1] = tu_path(f->dir, "c1");
 	*state = f;
 	return 0;
 }
@@ -35,28 +34,12 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	ka_ctx_free(f->ctx);
-	tu_rmrf(f->dir);
-	free(f->dir);
+	tu_sandbox_free(f->ctx, f->dir);
 	free(f->conf);
 	free(f->counter[0]);
 	free(f->counter[1]);
 	free(f);
 	return 0;
-}
-
-/* Count lines starting with op in a counter file. */
-static int calls(const char *path, const char *op)
-{
-	char *text = tu_read(path);
-	int n = 0;
-	size_t len = strlen(op);
-
-	for (char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
-		if (strncmp(p, op, len) == 0 && p[len] == ' ')
-			n++;
-	free(text);
-	return n;
 }
 
 /* A service "svc" whose stack is two counting sources. */
@@ -132,8 +115,9 @@ static void control_flags(void **state)
 			assert_int_equal(err.auth_required,
 					 c->want == KA_ERR_NOT_FOUND);
 		}
-		assert_int_equal(calls(f->counter[0], "load"), 1);
-		assert_int_equal(calls(f->counter[1], "load"), c->second_called);
+		assert_int_equal(tu_calls(f->counter[0], "load"), 1);
+		assert_int_equal(tu_calls(f->counter[1], "load"),
+				 c->second_called);
 		ka_record_free(r);
 		ka_ctx_free(f->ctx);
 		f->ctx = NULL;
@@ -176,11 +160,11 @@ static void cache_serves_second_load(void **state)
 		assert_int_equal(ka_load(f->ctx, "svc", NULL, &r, &err), KA_OK);
 		ka_record_free(r);
 	}
-	assert_int_equal(calls(f->counter[0], "load"), 1);
+	assert_int_equal(tu_calls(f->counter[0], "load"), 1);
 	/* Another account is another cache entry. */
 	assert_int_equal(ka_load(f->ctx, "svc", "other", &r, &err), KA_OK);
 	ka_record_free(r);
-	assert_int_equal(calls(f->counter[0], "load"), 2);
+	assert_int_equal(tu_calls(f->counter[0], "load"), 2);
 }
 
 static void *load_thread(void *arg)
@@ -209,7 +193,7 @@ static void single_flight(void **state)
 		pthread_join(t[i], &ret);
 		assert_null(ret);
 	}
-	assert_int_equal(calls(f->counter[0], "load"), 1);
+	assert_int_equal(tu_calls(f->counter[0], "load"), 1);
 }
 
 static void store_goes_to_provider_else_first_writable(void **state)
@@ -236,12 +220,12 @@ static void store_goes_to_provider_else_first_writable(void **state)
 	ka_error_clear(&err);
 	assert_int_equal(ka_store(f->ctx, "svc", NULL, r, &err), KA_OK);
 	/* The first writable source is test_counting (env is read-only). */
-	assert_int_equal(calls(f->counter[0], "store"), 1);
+	assert_int_equal(tu_calls(f->counter[0], "store"), 1);
 	/* Erase reaches every writable source. */
 	unsigned n = 0;
 	ka_error_clear(&err);
 	assert_int_equal(ka_erase(f->ctx, "svc", NULL, &n, &err), KA_OK);
-	assert_int_equal(calls(f->counter[0], "erase"), 1);
+	assert_int_equal(tu_calls(f->counter[0], "erase"), 1);
 	/* env still answers: erase cannot remove an environment variable. */
 	ka_error_clear(&err);
 	assert_int_equal(ka_load(f->ctx, "svc", NULL, &back, &err), KA_OK);
@@ -369,7 +353,7 @@ static void hot_path_refuses_expiring_tokens(void **state)
 						 &err), KA_OK);
 	}
 	assert_int_equal(n, 3);
-	assert_int_equal(calls(f->counter[1], "load"), 1);
+	assert_int_equal(tu_calls(f->counter[1], "load"), 1);
 }
 
 int main(void)

@@ -13,17 +13,13 @@
 
 static int setup(void **state)
 {
-	char *dir = tu_tmpdir();
-
-	tu_isolate_env(dir);
-	*state = dir;
+	*state = tu_sandbox();
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	tu_rmrf(*state);
-	free(*state);
+	tu_sandbox_free(NULL, *state);
 	return 0;
 }
 
@@ -241,7 +237,17 @@ static const struct bad_case bad_cases[] = {
 	  2, "without user, path or query" },
 	{ "hosts = [\"https://a.example:443/\"];\nsource = ({module=\"file\";});\n",
 	  2, "bad port" },
-	{ "hosts = [\"https://a_b.example\"];\nsource = ({module=\"file\";});\n",
+	{ "hosts = [\"https://a!b.example\"];\nsource = ({module=\"file\";});\n",
+	  2, "bad host name" },
+	{ "hosts = [\"https://a-.example\"];\nsource = ({module=\"file\";});\n",
+	  2, "bad host name" },
+	{ "hosts = [\"https://[::1::2]\"];\nsource = ({module=\"file\";});\n",
+	  2, "bad host name" },
+	{ "hosts = [\"https://*.1.2.3.4\"];\nsource = ({module=\"file\";});\n",
+	  2, "bad host name" },
+	{ "hosts = [\"https://a.example.1\"];\nsource = ({module=\"file\";});\n",
+	  2, "bad host name" },
+	{ "hosts = [\"https://a.example.\"];\nsource = ({module=\"file\";});\n",
 	  2, "bad host name" },
 	{ "hosts = [\"https://a.example:0\"];\nsource = ({module=\"file\";});\n",
 	  2, "bad port" },
@@ -824,6 +830,56 @@ static void frees_accept_null(void **state)
 	assert_null(kai_mctx_arg(NULL, "x"));
 }
 
+/* Host patterns are parsed once, with the config, into the normalised
+ * form request origins take; '_' is a host name character here as in
+ * request URLs. */
+static void host_patterns_parsed(void **state)
+{
+	char *path;
+	struct ka_ctx *ctx;
+	const struct ka_service *s;
+	struct kai_origin o;
+	ka_error err;
+
+	ctx = load_text(*state, "svc = { hosts = [ \"https://Build_01.Corp.example\",\n"
+			"  \"https://*.CDN.example:*\", \"http://[0::1]:8080\",\n"
+			"  \"https://build_01.corp.example\" ];\n"
+			"  source = ({ module = \"file\"; }); };\n", &path);
+	assert_int_equal(ka_ctx_diag_count(ctx), 0);
+	s = ka_service_find(ctx, "svc");
+	assert_non_null(s);
+	assert_null(ka_service_error(s));
+	assert_int_equal(s->hosts.n, 3);	/* the duplicate is dropped */
+	assert_int_equal(s->nhostpat, 3);
+	assert_string_equal(s->hostpat[0].scheme, "https");
+	assert_string_equal(s->hostpat[0].host, "build_01.corp.example");
+	assert_int_equal(s->hostpat[0].hostlen, strlen("build_01.corp.example"));
+	assert_int_equal(s->hostpat[0].port, 443);
+	assert_false(s->hostpat[0].wildcard);
+	assert_string_equal(s->hostpat[1].host, ".cdn.example");
+	assert_int_equal(s->hostpat[1].port, 0);
+	assert_true(s->hostpat[1].wildcard);
+	assert_string_equal(s->hostpat[2].scheme, "http");
+	assert_string_equal(s->hostpat[2].host, "[::1]");
+	assert_int_equal(s->hostpat[2].port, 8080);
+
+	ka_error_clear(&err);
+	assert_int_equal(kai_origin_parse("https://BUILD_01.corp.example/x",
+					  &o, NULL, &err), KA_OK);
+	assert_true(kai_origin_allowed(&o, s));
+	assert_int_equal(kai_origin_parse("https://a.cdn.example:8443/", &o,
+					  NULL, &err), KA_OK);
+	assert_true(kai_origin_allowed(&o, s));
+	assert_int_equal(kai_origin_parse("https://cdn.example/", &o, NULL,
+					  &err), KA_OK);
+	assert_false(kai_origin_allowed(&o, s));
+	assert_int_equal(kai_origin_parse("http://[::1]:8080/", &o, NULL,
+					  &err), KA_OK);
+	assert_true(kai_origin_allowed(&o, s));
+	free(path);
+	ka_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -837,6 +893,7 @@ int main(void)
 		T(include_is_not_followed),
 		T(scope_granted_twice),
 		T(bad_service_names),
+		T(host_patterns_parsed),
 		T(services_d_order_and_filter),
 		T(directory_without_main_file),
 		T(duplicate_across_services_d),

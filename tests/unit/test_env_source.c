@@ -36,8 +36,7 @@ static int setup(void **state)
 	struct fx *fx = calloc(1, sizeof(*fx));
 
 	assert_non_null(fx);
-	fx->tmp = tu_tmpdir();
-	tu_isolate_env(fx->tmp);
+	fx->tmp = tu_sandbox();
 	unsetenv(VAR);
 	unsetenv(VAR2);
 	fx->conf = tu_write(fx->tmp, "kiwi-auth.conf", config, 0600);
@@ -49,11 +48,9 @@ static int teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	ka_ctx_free(fx->ctx);
 	unsetenv(VAR);
 	unsetenv(VAR2);
-	tu_rmrf(fx->tmp);
-	free(fx->tmp);
+	tu_sandbox_free(fx->ctx, fx->tmp);
 	free(fx->conf);
 	free(fx);
 	return 0;

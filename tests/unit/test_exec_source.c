@@ -31,8 +31,7 @@ static int setup(void **state)
 	struct fx *fx = calloc(1, sizeof(*fx));
 
 	assert_non_null(fx);
-	fx->tmp = tu_tmpdir();
-	tu_isolate_env(fx->tmp);
+	fx->tmp = tu_sandbox();
 	fx->path = strdup(getenv("PATH") != NULL ? getenv("PATH") : "/usr/bin:/bin");
 	assert_non_null(fx->path);
 	*state = fx;
@@ -43,26 +42,15 @@ static int teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	ka_ctx_free(fx->ctx);
 	unsetenv("KA_TEST_EXEC_SECRET");
 	unsetenv("KA_TEST_EXEC_ALLOWED");
 	setenv("PATH", fx->path, 1);
 	free(fx->path);
-	tu_rmrf(fx->tmp);
-	free(fx->tmp);
+	tu_sandbox_free(fx->ctx, fx->tmp);
 	free(fx->conf);
 	free(fx->script);
 	free(fx);
 	return 0;
-}
-
-/* fx->tmp/NAME, caller frees. */
-static char *tmp_path(const struct fx *fx, const char *name)
-{
-	char *p;
-
-	assert_true(asprintf(&p, "%s/%s", fx->tmp, name) > 0);
-	return p;
 }
 
 /* A /bin/sh script at bin/tok.sh (mode 0700), then a config whose one
@@ -331,7 +319,8 @@ static pid_t read_pid(const char *path)
 static void test_timeout(void **state)
 {
 	struct fx *fx = *state;
-	char *pidf = tmp_path(fx, "pid"), *kidf = tmp_path(fx, "kid"), *body;
+	char *pidf = tu_path(fx->tmp, "pid"), *kidf = tu_path(fx->tmp, "kid");
+	char *body;
 	struct ka_record *r;
 	struct timespec t0;
 	ka_error err;
@@ -386,7 +375,7 @@ static void test_huge_output(void **state)
 static void test_environment(void **state)
 {
 	struct fx *fx = *state;
-	char *envf = tmp_path(fx, "env"), *body, *env;
+	char *envf = tu_path(fx->tmp, "env"), *body, *env;
 	struct ka_record *r;
 	ka_error err;
 
@@ -421,7 +410,7 @@ static void test_environment(void **state)
 static void test_descriptors(void **state)
 {
 	struct fx *fx = *state;
-	char *fdf = tmp_path(fx, "fds"), *body, *list, *line, *save;
+	char *fdf = tu_path(fx->tmp, "fds"), *body, *list, *line, *save;
 	struct ka_record *r;
 	ka_error err;
 	int leak[2], extra = 0;
@@ -458,7 +447,7 @@ static void test_descriptors(void **state)
 static void test_account_restricted(void **state)
 {
 	struct fx *fx = *state;
-	char *ran = tmp_path(fx, "ran"), *body;
+	char *ran = tu_path(fx->tmp, "ran"), *body;
 	struct ka_record *r;
 	ka_error err;
 
@@ -515,7 +504,7 @@ static void test_relative_path(void **state)
 static void test_unsafe_file(void **state)
 {
 	struct fx *fx = *state;
-	char *bindir = tmp_path(fx, "bin"), *e;
+	char *bindir = tu_path(fx->tmp, "bin"), *e;
 
 	prepare(fx, "echo", NULL);
 	assert_int_equal(chmod(fx->script, 0720), 0);

@@ -30,9 +30,8 @@ static int setup(void **state)
 	char *text;
 
 	assert_non_null(fx);
-	fx->tmp = tu_tmpdir();
-	tu_isolate_env(fx->tmp);
-	assert_true(asprintf(&fx->dir, "%s/tokens", fx->tmp) > 0);
+	fx->tmp = tu_sandbox();
+	fx->dir = tu_path(fx->tmp, "tokens");
 	assert_true(asprintf(&text,
 		"svc: {\n"
 		"  hosts = [ \"https://api.example.com\" ];\n"
@@ -59,8 +58,7 @@ static int teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	tu_rmrf(fx->tmp);
-	free(fx->tmp);
+	tu_sandbox_free(NULL, fx->tmp);
 	free(fx->dir);
 	free(fx->conf);
 	free(fx);

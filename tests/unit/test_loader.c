@@ -19,8 +19,7 @@ static int setup(void **state)
 	struct fx *fx = calloc(1, sizeof(*fx));
 
 	assert_non_null(fx);
-	fx->tmp = tu_tmpdir();
-	tu_isolate_env(fx->tmp);
+	fx->tmp = tu_sandbox();
 	*state = fx;
 	return 0;
 }
@@ -29,9 +28,7 @@ static int teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	ka_ctx_free(fx->ctx);
-	tu_rmrf(fx->tmp);
-	free(fx->tmp);
+	tu_sandbox_free(fx->ctx, fx->tmp);
 	free(fx->conf);
 	free(fx);
 	return 0;
@@ -295,7 +292,7 @@ static void test_counting_module(void **state)
 	struct ka_record *r = NULL;
 	ka_error err;
 
-	assert_true(asprintf(&counter, "%s/calls", fx->tmp) > 0);
+	counter = tu_path(fx->tmp, "calls");
 	assert_true(asprintf(&entry, "module = \"test_counting\"; "
 			     "counter = \"%s\"; expires_in = 3600; "
 			     "scopes = [ \"c:read\" ];", counter) > 0);

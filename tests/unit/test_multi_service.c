@@ -136,8 +136,7 @@ static int setup(void **state)
 	char *conf, *text;
 
 	*state = f;
-	f->dir = tu_tmpdir();
-	tu_isolate_env(f->dir);
+	f->dir = tu_sandbox();
 	if (getenv("KA_TOP_SRCDIR") == NULL)
 		return 0;
 	for (int i = 0; i < NSERVERS; i++)
@@ -166,7 +165,6 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	ka_ctx_free(f->ctx);
 	for (int i = 0; i < NSERVERS; i++) {
 		if (f->pid[i] > 0) {
 			kill(f->pid[i], SIGTERM);
@@ -174,8 +172,7 @@ static int teardown(void **state)
 		}
 		free(f->log[i]);
 	}
-	tu_rmrf(f->dir);
-	free(f->dir);
+	tu_sandbox_free(f->ctx, f->dir);
 	free(f);
 	return 0;
 }

@@ -111,6 +111,12 @@ static const struct urlcase corpus[] = {
 	{ "https://1.2.3.4/", "https://1.2.3.4", MATCH },
 	{ "https://evil.1/", "https://*.1", REFUSED },
 	{ "https://good.com.1.2.3.4/", "https://*.1.2.3.4", REFUSED },
+	/* '_' is a host name character in URLs and patterns alike; a label
+	 * never starts or ends with '-' in either */
+	{ "https://build_01.corp.example/", "https://build_01.corp.example", MATCH },
+	{ "https://_a.good.com/", "https://*.good.com", MATCH },
+	{ "https://-a.good.com/", "https://*.good.com", REFUSED },
+	{ "https://a-.good.com/", "https://*.good.com", REFUSED },
 };
 
 static void test_corpus(void **state)
@@ -222,6 +228,45 @@ static void test_bad_patterns(void **state)
 	assert_false(kai_origin_match(&o, "https://api.good.com:44x"));
 	assert_true(kai_origin_match(&o, "HTTPS://API.GOOD.COM"));
 	assert_true(kai_origin_match(&o, "https://api.good.com:443"));
+	/* A pattern the configuration refuses never matches either. */
+	assert_false(kai_origin_match(&o, "https://*.com"));
+	assert_false(kai_origin_match(&o, "https://api.good.com."));
+	assert_false(kai_origin_match(&o, "http://api.good.com"));
+	assert_true(kai_origin_match(&o, "https://*.good.com"));
+}
+
+/* The URL check and the pattern parser accept the same host names: they
+ * share one rule (kai_host_name_ok). */
+static void test_host_names_agree(void **state)
+{
+	static const char *const names[] = {
+		"a.example", "build_01.corp.example", "_srv.example",
+		"x-y.example", "a1.b2", "1.2.3.4", "localhost",
+		"-a.example", "a-.example", "a..example", "a!b.example",
+		"a.example.1", "1.2.3", "0x7f.0.0.1", "a.0x1",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		struct kai_hostpat p;
+		struct kai_origin o;
+		char pat[64], url[64];
+		const char *why;
+		ka_error err;
+		int in_url, in_pat;
+
+		snprintf(pat, sizeof(pat), "https://%s", names[i]);
+		snprintf(url, sizeof(url), "https://%s/x", names[i]);
+		ka_error_clear(&err);
+		in_url = kai_origin_parse(url, &o, NULL, &err) == KA_OK;
+		in_pat = kai_hostpat_parse(pat, &p, &why) == KA_OK;
+		if (in_url != in_pat)
+			fail_msg("%s: URL %d, pattern %d", names[i], in_url,
+				 in_pat);
+		if (in_url)
+			assert_true(kai_origin_match(&o, pat));
+		kai_hostpat_clear(&p);
+	}
 }
 
 /* The word-at-a-time scan agrees with kai_has_ctl and strlen at every
@@ -265,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_normalised),
 		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_bad_patterns),
+		cmocka_unit_test(test_host_names_agree),
 		cmocka_unit_test(test_ctl_scan),
 	};
 

@@ -9,12 +9,6 @@
 #include "testutil.h"
 #include "kai.h"
 
-struct fixture {
-	char *dir;
-	char *counter;
-	struct ka_ctx *ctx;
-};
-
 static struct ka_tool_scope *chain(const char *json)
 {
 	struct ka_tool_scope *ts = NULL;
@@ -116,12 +110,9 @@ static void test_malformed(void **state)
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct tu_fixture *f = tu_fixture_new();
 	char *conf, *text;
 
-	f->dir = tu_tmpdir();
-	tu_isolate_env(f->dir);
-	assert_true(asprintf(&f->counter, "%s/counter", f->dir) > 0);
 	assert_true(asprintf(&text,
 		"items: {\n"
 		"  hosts = [ \"https://api.good.com\" ];\n"
@@ -137,19 +128,7 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	ka_ctx_free(f->ctx);
-	tu_rmrf(f->dir);
-	free(f->dir);
-	free(f->counter);
-	free(f);
-	return 0;
-}
-
-static enum ka_status authorize_chain(struct fixture *f, const char *json,
+static enum ka_status authorize_chain(struct tu_fixture *f, const char *json,
 				      const char *primitive,
 				      struct curl_slist **headers)
 {
@@ -176,7 +155,7 @@ static enum ka_status authorize_chain(struct fixture *f, const char *json,
 
 static void test_public_tool_skips_broker(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct curl_slist *headers = NULL;
 	char *log;
 
@@ -211,7 +190,7 @@ int main(void)
 		cmocka_unit_test(test_public_tool),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test_setup_teardown(test_public_tool_skips_broker,
-						setup, teardown),
+						setup, tu_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,7 +56,7 @@ char *tu_write(const char *dir, const char *name, const char *content,
 	char *path;
 	FILE *f;
 
-	assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
+	path = tu_path(dir, name);
 	mkparents(path);
 	f = fopen(path, "w");
 	assert_non_null(f);
@@ -68,9 +68,8 @@ char *tu_write(const char *dir, const char *name, const char *content,
 
 static void setdir(const char *var, const char *dir, const char *sub)
 {
-	char *p;
+	char *p = tu_path(dir, sub);
 
-	assert_true(asprintf(&p, "%s/%s", dir, sub) > 0);
 	mkdir(p, 0700);
 	setenv(var, p, 1);
 	free(p);
@@ -119,4 +118,61 @@ char *tu_read(const char *path)
 	fclose(m);
 	fclose(f);
 	return buf;
+}
+
+char *tu_path(const char *dir, const char *name)
+{
+	char *p;
+
+	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
+	return p;
+}
+
+char *tu_sandbox(void)
+{
+	char *dir = tu_tmpdir();
+
+	tu_isolate_env(dir);
+	return dir;
+}
+
+void tu_sandbox_free(struct ka_ctx *ctx, char *dir)
+{
+	ka_ctx_free(ctx);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+int tu_calls(const char *counter, const char *op)
+{
+	char *text = tu_read(counter);
+	size_t len = strlen(op);
+	int n = 0;
+
+	for (char *p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'),
+	     p = p != NULL ? p + 1 : p)
+		if (strncmp(p, op, len) == 0 && p[len] == ' ')
+			n++;
+	free(text);
+	return n;
+}
+
+struct tu_fixture *tu_fixture_new(void)
+{
+	struct tu_fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->dir = tu_sandbox();
+	f->counter = tu_path(f->dir, "counter");
+	return f;
+}
+
+int tu_fixture_teardown(void **state)
+{
+	struct tu_fixture *f = *state;
+
+	tu_sandbox_free(f->ctx, f->dir);
+	free(f->counter);
+	free(f);
+	return 0;
 }

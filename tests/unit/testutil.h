@@ -28,5 +28,26 @@ struct ka_ctx *tu_ctx(const char *config, unsigned flags);
 int tu_contains(const char *haystack, const char *needle);
 /* Read a whole file into a malloc'd string, or NULL. */
 char *tu_read(const char *path);
+/* dir/name; caller frees. */
+char *tu_path(const char *dir, const char *name);
+/* A fresh private directory that HOME and the XDG directories point into
+ * (tu_tmpdir, then tu_isolate_env); give it back with tu_sandbox_free. */
+char *tu_sandbox(void);
+/* Frees ctx (NULL is fine), then removes the sandbox dir and frees it. */
+void tu_sandbox_free(struct ka_ctx *ctx, char *dir);
+/* How many calls of op ("load", "store", ...) the test_counting module
+ * logged in its counter file (one "op service account" line a call). */
+int tu_calls(const char *counter, const char *op);
+
+/* The usual fixture: a sandbox, the path of a counter file in it for the
+ * test_counting module (not created), and the context a test opens. */
+struct tu_fixture {
+	char *dir;
+	char *counter;
+	struct ka_ctx *ctx;
+};
+struct tu_fixture *tu_fixture_new(void);
+/* cmocka teardown for a tu_fixture in *state. */
+int tu_fixture_teardown(void **state);
 
 #endif
