@@ -22,7 +22,7 @@ static const struct ka_arg_spec github_args[] = {
 	{ "client_secret", KA_ARG_STRING, 0 },	/* refused by secret_arg */
 	{ "scopes", KA_ARG_STRING_LIST, 0 },
 	{ "flow", KA_ARG_STRING, 0 },
-	{ "timeout", KA_ARG_INT, 0 },
+	{ "timeout", KA_ARG_INT, 0, 1, 600 },
 	{ "ca_file", KA_ARG_STRING, 0 },
 	{ NULL, 0, 0 },
 };
@@ -109,8 +109,7 @@ static enum ka_status read_args(const struct ka_mctx *m, struct github *g,
 	g->client_id = h->arg_string(m, "client_id");
 	g->ca_file = h->arg_string(m, "ca_file");
 	g->flow = h->arg_string(m, "flow");
-	g->timeout_ms = h->arg_int(m, "timeout", &v) && v > 0 && v <= 600 ?
-			(long)v * 1000 : 30000;
+	g->timeout_ms = h->arg_int(m, "timeout", &v) ? (long)v * 1000 : 30000;
 	if (g->flow != NULL && strcmp(g->flow, "device") != 0 &&
 	    strcmp(g->flow, "token") != 0) {
 		h->error(err, KA_ERR_CONFIG, "flow must be device or token");

@@ -27,8 +27,8 @@ static const struct ka_arg_spec oauth2_args[] = {
 	{ "audience", KA_ARG_STRING, 0 },
 	{ "resource", KA_ARG_STRING, 0 },
 	{ "flow", KA_ARG_STRING, 0 },
-	{ "timeout", KA_ARG_INT, 0 },
-	{ "device_interval", KA_ARG_INT, 0 },
+	{ "timeout", KA_ARG_INT, 0, 1, 600 },
+	{ "device_interval", KA_ARG_INT, 0, 1, 60 },
 	{ "ca_file", KA_ARG_STRING, 0 },
 	{ NULL, 0, 0 },
 };
@@ -66,6 +66,11 @@ static int known_flow(const char *f)
 	return 0;
 }
 
+static const char *const url_args[] = {
+	"token_url", "device_authorization_url", "authorization_url",
+	"revocation_url",
+};
+
 static enum ka_status read_args(const struct ka_mctx *m, struct oauth2 *o,
 				ka_error *err)
 {
@@ -80,10 +85,18 @@ static enum ka_status read_args(const struct ka_mctx *m, struct oauth2 *o,
 	o->resource = h->arg_string(m, "resource");
 	o->ca_file = h->arg_string(m, "ca_file");
 	o->flow = h->arg_string(m, "flow");
-	o->timeout_ms = h->arg_int(m, "timeout", &v) && v > 0 && v <= 600 ?
-			(long)v * 1000 : 30000;
-	o->interval = h->arg_int(m, "device_interval", &v) && v > 0 &&
-		      v <= 60 ? (long)v : 5;
+	/* Ranges are checked by the loader (the argument table). */
+	o->timeout_ms = h->arg_int(m, "timeout", &v) ? (long)v * 1000 : 30000;
+	o->interval = h->arg_int(m, "device_interval", &v) ? (long)v : 5;
+	for (size_t i = 0; i < sizeof(url_args) / sizeof(url_args[0]); i++) {
+		const char *u = h->arg_string(m, url_args[i]);
+
+		if (u != NULL && strlen(u) >= KA_URL_MAX) {
+			h->error(err, KA_ERR_CONFIG, "%s is longer than %d bytes",
+				 url_args[i], KA_URL_MAX - 1);
+			return KA_ERR_CONFIG;
+		}
+	}
 	if (o->issuer == NULL && h->arg_string(m, "token_url") == NULL) {
 		h->error(err, KA_ERR_CONFIG, "give `issuer` (for discovery) or "
 			 "`token_url`");
@@ -109,9 +122,10 @@ static enum ka_status read_args(const struct ka_mctx *m, struct oauth2 *o,
 	return KA_OK;
 }
 
+/* Lengths were checked in read_args. */
 static void copy_url(char *dst, const char *src)
 {
-	if (src != NULL && strlen(src) < KA_URL_MAX)
+	if (src != NULL)
 		memcpy(dst, src, strlen(src) + 1);
 }
 

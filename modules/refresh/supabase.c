@@ -23,7 +23,7 @@ static const struct ka_arg_spec supabase_args[] = {
 	{ "anon_key_file", KA_ARG_STRING, 0 },
 	{ "anon_key_env", KA_ARG_STRING, 0 },
 	{ "email", KA_ARG_STRING, 0 },
-	{ "timeout", KA_ARG_INT, 0 },
+	{ "timeout", KA_ARG_INT, 0, 1, 600 },
 	{ "ca_file", KA_ARG_STRING, 0 },
 	{ NULL, 0, 0 },
 };
@@ -132,8 +132,7 @@ static enum ka_status supabase_init(struct ka_mctx *m, const struct ka_host *h,
 	s->h = h;
 	s->email = h->arg_string(m, "email");
 	s->ca_file = h->arg_string(m, "ca_file");
-	s->timeout_ms = h->arg_int(m, "timeout", &v) && v > 0 && v <= 600 ?
-			(long)v * 1000 : 30000;
+	s->timeout_ms = h->arg_int(m, "timeout", &v) ? (long)v * 1000 : 30000;
 	if ((st = read_url(m, s, err)) != KA_OK ||
 	    (st = load_key(m, s, err)) != KA_OK) {
 		supabase_free(h, s);

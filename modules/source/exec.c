@@ -36,8 +36,8 @@ struct exec_src {
 
 static const struct ka_arg_spec exec_args[] = {
 	{ "command", KA_ARG_STRING_LIST, 1 },
-	{ "timeout_ms", KA_ARG_INT, 0 },
-	{ "max_output", KA_ARG_INT, 0 },
+	{ "timeout_ms", KA_ARG_INT, 0, 1, EXEC_TIMEOUT_MAX },
+	{ "max_output", KA_ARG_INT, 0, 1, KA_RECORD_MAX_JSON },
 	{ "env", KA_ARG_STRING_LIST, 0 },
 	{ "account", KA_ARG_STRING, 0 },
 	{ NULL, 0, 0 },
@@ -732,24 +732,6 @@ static char **copy_list(const struct ka_mctx *m, const struct ka_host *h,
 	return v;
 }
 
-/* The integer argument name into *out, when set: between 1 and max. */
-static enum ka_status get_limit(struct ka_mctx *m, const struct ka_host *h,
-				const char *name, long long max,
-				const char *unit, long long *out, ka_error *err)
-{
-	long long v;
-
-	if (!h->arg_int(m, name, &v))
-		return KA_OK;
-	if (v <= 0 || v > max) {
-		h->error(err, KA_ERR_CONFIG, "exec: %s must be between 1 and "
-			 "%lld%s", name, max, unit);
-		return KA_ERR_CONFIG;
-	}
-	*out = v;
-	return KA_OK;
-}
-
 static enum ka_status check_lists(const struct ka_host *h,
 				  const struct exec_src *es, ka_error *err)
 {
@@ -799,11 +781,10 @@ static enum ka_status exec_init(struct ka_mctx *m, const struct ka_host *h,
 		h->error(err, st, "exec: out of memory");
 		goto out;
 	}
-	if ((st = get_limit(m, h, "timeout_ms", EXEC_TIMEOUT_MAX, "", &timeout,
-			    err)) != KA_OK ||
-	    (st = get_limit(m, h, "max_output", KA_RECORD_MAX_JSON, " bytes",
-			    &max, err)) != KA_OK ||
-	    (st = check_lists(h, es, err)) != KA_OK)
+	/* The loader checked both ranges (see the argument table). */
+	h->arg_int(m, "timeout_ms", &timeout);
+	h->arg_int(m, "max_output", &max);
+	if ((st = check_lists(h, es, err)) != KA_OK)
 		goto out;
 	if ((st = check_command(h, es->argv[0], &path, err)) != KA_OK) {
 		st = st == KA_ERR_NOMEM ? st : KA_ERR_CONFIG;

@@ -501,12 +501,8 @@ static enum ka_status kr_init(struct ka_mctx *m, const struct ka_host *host,
 			    "or \"session\", not \"%s\"", coll);
 		return KA_ERR_CONFIG;
 	}
-	if (host->arg_int(m, "timeout_ms", &ms) &&
-	    (ms <= 0 || ms > KR_TIMEOUT_MAX)) {
-		host->error(err, KA_ERR_CONFIG, "timeout_ms must be between 1 "
-			    "and %d (milliseconds)", KR_TIMEOUT_MAX);
-		return KA_ERR_CONFIG;
-	}
+	/* timeout_ms: the loader checked its range (see the table). */
+	host->arg_int(m, "timeout_ms", &ms);
 	kr = g_try_new0(struct kr, 1);
 	if (kr == NULL) {
 		host->error(err, KA_ERR_NOMEM, "out of memory");
@@ -527,7 +523,7 @@ static void kr_fini(struct ka_mctx *m, const struct ka_host *host)
 
 static const struct ka_arg_spec kr_args[] = {
 	{ "collection", KA_ARG_STRING, 0 },
-	{ "timeout_ms", KA_ARG_INT, 0 },
+	{ "timeout_ms", KA_ARG_INT, 0, 1, KR_TIMEOUT_MAX },
 	{ NULL, 0, 0 },
 };
 

@@ -48,6 +48,10 @@ struct ka_arg_spec {
 	const char *name;	/* NULL ends the table */
 	enum ka_arg_type type;
 	int required;
+	/* KA_ARG_INT only: the loader refuses a value outside [min, max]
+	 * with file:line, so a module never falls back to a default in
+	 * silence. Both 0: any value. */
+	long long min, max;
 };
 
 /* Source operations. Statuses a source returns: KA_OK (found),

@@ -174,6 +174,14 @@ static int check_args(struct ka_ctx *ctx, struct ka_mctx *m)
 					 a->name, m->modname, type_name(spec->type));
 			return 0;
 		}
+		if (a->type == KA_ARG_INT && (spec->min != 0 || spec->max != 0) &&
+		    (a->num < spec->min || a->num > spec->max)) {
+			kai_service_fail(ctx, m->svc, m->file, a->line,
+					 "argument '%s' of module '%s' must be "
+					 "%lld to %lld", a->name, m->modname,
+					 spec->min, spec->max);
+			return 0;
+		}
 	}
 	for (const struct ka_arg_spec *s = mod->args; s && s->name; s++) {
 		if (s->required && kai_mctx_arg(m, s->name) == NULL) {

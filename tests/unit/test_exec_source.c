@@ -540,11 +540,15 @@ static void test_bad_arguments(void **state)
 	struct fx *fx = *state;
 
 	for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
-		char *e;
+		char *e, name[32];
 
+
+		/* The message names the module and the argument. */
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(args[i], " "),
+			 args[i]);
 		prepare(fx, "echo", args[i]);
 		e = stanza_error(fx);
-		if (!tu_contains(e, "exec:"))
+		if (!tu_contains(e, "exec") || !tu_contains(e, name))
 			fail_msg("%s: error \"%s\"", args[i], e);
 		free(e);
 	}
