@@ -13,7 +13,7 @@
 
 #include "cli.h"
 
-#define TOKEN_MAX KA_RECORD_MAX_JSON	/* bytes of one token line */
+#define TOKEN_MAX KA_TOKEN_MAX	/* bytes of one token line */
 #define EXPIRES_IN_MAX 3153600000LL	/* a hundred years */
 
 /* ---- reading secrets ------------------------------------------------- */

@@ -152,6 +152,9 @@ struct ka_record;
 
 #define KA_ACCOUNT_DEFAULT "default"
 #define KA_RECORD_MAX_JSON 65536
+/* Longest access or refresh token, in bytes: two of them and the rest of
+ * a record fit in KA_RECORD_MAX_JSON. */
+#define KA_TOKEN_MAX 16384
 
 enum ka_status ka_record_new(struct ka_record **out);
 void ka_record_free(struct ka_record *r);

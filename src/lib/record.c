@@ -43,7 +43,7 @@ static enum ka_status set_secret(char **slot, const char *t)
 		*slot = NULL;
 		return KA_OK;
 	}
-	if (*t == '\0' || kai_has_ctl(t) || strlen(t) > KA_RECORD_MAX_JSON / 2)
+	if (*t == '\0' || kai_has_ctl(t) || strlen(t) > KA_TOKEN_MAX)
 		return KA_ERR_INVALID;
 	copy = kai_secure_strdup(t);
 	if (copy == NULL)
@@ -233,11 +233,13 @@ static enum ka_status get_secret(json_t *o, const char *key, char **slot,
 	if (v == NULL || json_is_null(v))
 		return KA_OK;
 	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > KA_TOKEN_MAX ||
 	    strlen(json_string_value(v)) != json_string_length(v) ||
 	    kai_has_ctl(json_string_value(v))) {
 		kai_error_set(err, KA_ERR_CORRUPT,
 			      "token record: \"%s\" must be a non-empty string "
-			      "without control bytes", key);
+			      "of at most %d bytes without control bytes", key,
+			      KA_TOKEN_MAX);
 		return KA_ERR_CORRUPT;
 	}
 	return set_secret(slot, json_string_value(v));

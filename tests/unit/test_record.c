@@ -1,6 +1,7 @@
 /* test_record.c: token records, their JSON round trip, hostile JSON. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +152,37 @@ static void unknown_fields_are_ignored(void **state)
 	ka_record_free(r);
 }
 
+static void longest_tokens_fit_a_record(void **state)
+{
+	char *tok = malloc(KA_TOKEN_MAX + 2), *json = NULL;
+	struct ka_record *r = NULL, *back = NULL;
+	size_t len = 0;
+	ka_error err;
+
+	(void)state;
+	memset(tok, 'a', KA_TOKEN_MAX + 1);
+	tok[KA_TOKEN_MAX + 1] = '\0';
+	assert_int_equal(ka_record_new(&r), KA_OK);
+	assert_int_equal(ka_record_set_access_token(r, tok), KA_ERR_INVALID);
+	tok[KA_TOKEN_MAX] = '\0';
+	assert_int_equal(ka_record_set_access_token(r, tok), KA_OK);
+	assert_int_equal(ka_record_set_refresh_token(r, tok), KA_OK);
+	for (int i = 0; i < 50; i++) {
+		char scope[40];
+
+		snprintf(scope, sizeof(scope), "some-service:scope-number-%d", i);
+		assert_int_equal(ka_record_add_scope(r, scope), KA_OK);
+	}
+	assert_int_equal(kai_record_to_json(r, &json, &len), KA_OK);
+	ka_error_clear(&err);
+	assert_int_equal(kai_record_from_json(json, len, &back, &err), KA_OK);
+	assert_int_equal(strlen(back->refresh_token), KA_TOKEN_MAX);
+	kai_secure_free(json);
+	ka_record_free(back);
+	ka_record_free(r);
+	free(tok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +193,7 @@ int main(void)
 		cmocka_unit_test(error_text_never_quotes_input),
 		cmocka_unit_test(oversized_json),
 		cmocka_unit_test(unknown_fields_are_ignored),
+		cmocka_unit_test(longest_tokens_fit_a_record),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
