@@ -82,9 +82,13 @@ ka_fail() {
 }
 
 # Commands run with stdin from /dev/null unless ka_run_in names a file.
+# Every run's output is also kept in $T/transcript, for canary checks over
+# everything a test printed; a script may define ka_after_run to be called
+# after each run.
 ka_run() {
 	"$KA_CLI" "$@" < /dev/null > "$KA_OUT" 2> "$KA_ERR"
 	KA_RC=$?
+	ka_keep
 }
 
 ka_run_in() {
@@ -92,6 +96,14 @@ ka_run_in() {
 	shift
 	"$KA_CLI" "$@" < "$_in" > "$KA_OUT" 2> "$KA_ERR"
 	KA_RC=$?
+	ka_keep
+}
+
+ka_keep() {
+	cat "$KA_OUT" "$KA_ERR" >> "$T/transcript" 2>/dev/null
+	if command -v ka_after_run >/dev/null 2>&1; then
+		ka_after_run
+	fi
 }
 
 expect_rc() {
@@ -133,6 +145,55 @@ expect_mode() {
 		ka_pass "$3"
 	else
 		ka_fail "$3: mode of $1 is '${_m}', expected $2"
+	fi
+}
+
+# Tokens that servers issued during a test are canaries too.
+# ka_remember_tokens DIR: add the tokens of the records in DIR (the file
+# source's directory) to $T/secrets (mode 600, never printed).
+ka_remember_tokens() {
+	python3 - "$1" "$T/secrets" <<'PY'
+import json, os, sys
+d, out = sys.argv[1], sys.argv[2]
+seen = []
+for f in (os.listdir(d) if os.path.isdir(d) else []):
+    if f.endswith(".json"):
+        try:
+            r = json.load(open(os.path.join(d, f)))
+        except (OSError, ValueError):
+            continue
+        seen += [r[k] for k in ("access_token", "refresh_token")
+                 if isinstance(r.get(k), str) and len(r[k]) >= 16]
+fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+os.write(fd, "".join(t + "\n" for t in seen).encode())
+os.close(fd)
+PY
+}
+
+# ka_no_token_leaked DIR [FILE...]: pass when tokens were seen and none of
+# them is in the transcript of every CLI run or in FILEs (counts only).
+ka_no_token_leaked() {
+	_dir=$1
+	shift
+	ka_remember_tokens "$_dir"
+	_msg=$(python3 - "$T/secrets" "$T/transcript" "$@" <<'PY'
+import sys
+toks = {t for t in open(sys.argv[1]).read().split("\n") if t}
+text = ""
+for f in sys.argv[2:]:
+    try:
+        text += open(f, errors="replace").read()
+    except OSError:
+        pass
+leaked = sum(1 for t in toks if t in text)
+print("%d tokens issued, %d found in %d bytes of output" % (len(toks), leaked, len(text)))
+sys.exit(0 if toks and not leaked else 1)
+PY
+)
+	if [ $? -eq 0 ]; then
+		ka_pass "no issued token in any output ($_msg)"
+	else
+		ka_fail "issued tokens and the output: $_msg"
 	fi
 }
 

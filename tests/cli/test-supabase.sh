@@ -50,7 +50,7 @@ expect_rc 0 "sign-in with --password-stdin"
 [ -f "$(rec supabase)" ] && ka_pass "record stored" || ka_fail "no record"
 grep -q '"grant": "password", "result": "ok", "content_type": "application/json"' "$SLOG" &&
 	ka_pass "JSON body with the apikey header" || ka_fail "the request was not JSON"
-grep -q "correct horse\|wrong horse" "$T/all" && ka_fail "the password was echoed" ||
+grep -q "correct horse\|wrong horse" "$T/transcript" && ka_fail "the password was echoed" ||
 	ka_pass "the password is never echoed"
 
 # Email asked through the conversation (a line of stdin), then the password.
@@ -127,4 +127,5 @@ grep -q '"path": "logout", "result": "ok"' "$SLOG" && ka_pass "the server ended 
 [ ! -e "$(rec supabase)" ] && ka_pass "the record is erased" || ka_fail "the record is still there"
 cli status supabase
 expect_rc 4 "not signed in after logout"
+no_token_leaked
 ka_finish

@@ -100,6 +100,9 @@ grants() {
 	grep -c "^grant $1 " "$OIDC_EVENT_LOG"
 }
 
+# Every token the server issues is a canary (tests/cli/lib.sh).
+ka_after_run() { ka_remember_tokens "$TOK"; }
+
 helper() {
 	_cmd=$1
 	shift
@@ -139,6 +142,10 @@ signin_with() {
 			{ kill $spid; return 1; }
 	fi
 	wait $spid
+	_rc=$?
+	cat "$T/signin.out" "$T/signin.err" >>"$T/transcript"
+	ka_remember_tokens "$TOK"
+	return $_rc
 }
 
 device_signin() {

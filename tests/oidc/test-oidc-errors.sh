@@ -95,4 +95,5 @@ expect_err "kiwi-auth token set plain" "no refresh module: names token set"
 for f in "$T/out" "$T/err" "$T/signin.err"; do
 	grep -q kiwiCANARY "$f" 2>/dev/null && ka_fail "a token reached $f"
 done
+ka_no_token_leaked "$TOK"
 ka_finish

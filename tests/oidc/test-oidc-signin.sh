@@ -166,4 +166,7 @@ expect_err "run 'kiwi-auth signin native --account bob'" "signed out: names the 
 for f in "$T/out" "$T/err" "$T/signin.out" "$T/signin.err" "$T/drv"; do
 	grep -q kiwiCANARY "$f" 2>/dev/null && ka_fail "a token reached $f"
 done
+# The real tokens the server issued (every rotation included) are canaries
+# too: none may appear in anything the CLI printed in this whole test.
+ka_no_token_leaked "$TOK" "$T/drv" "$T/b.out" "$T/b.err"
 ka_finish

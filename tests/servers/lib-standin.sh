@@ -9,20 +9,20 @@
 #   standin_ctl JSON         changes the stand-in's settings
 #   github_service [LINE]    prints the `github` stanza for the GitHub
 #                            stand-in, with LINE (more settings) in it
-#   cli ARGS...              kiwi-auth --config $CONF ARGS, then keep
+#   cli ARGS...              kiwi-auth --config $CONF ARGS (output kept in
+#                            $T/transcript by tests/cli/lib.sh)
 #   server_errors SVC REC    `refresh SVC` while the stand-in answers 500:
 #                            tried 3 times, reported, record file REC
 #                            untouched; then one 500 is retried
 #   clin FILE ARGS...        the same with FILE on standard input
 #   field FILE NAME          sha256 of a record field (never the value)
-#   keep                     appends the last run's output to $T/all
-#   no_token_leaked          fails if a stored token is in $T/all or $SLOG
+#   no_token_leaked          fails if any token issued during the test is in
+#                            the transcript or $SLOG
 
 command -v python3 >/dev/null 2>&1 || ka_skip "python3 is not installed"
 
 STANDIN_PID=
 trap 'kill $STANDIN_PID 2>/dev/null; ka_cleanup' EXIT
-: >"$T/all"
 TOK=$T/tokens
 mkdir -p "$TOK"
 CONF=$T/kiwi-auth.conf
@@ -71,21 +71,18 @@ v = json.load(open(sys.argv[1])).get(sys.argv[2])
 print(hashlib.sha256(str(v).encode()).hexdigest() if v is not None else "none")' "$1" "$2"
 }
 
-keep() {
-	cat "$KA_OUT" "$KA_ERR" >>"$T/all"
-}
-
 cli() {
 	ka_run --config "$CONF" "$@"
-	keep
 }
 
 clin() {
 	_i=$1
 	shift
 	ka_run_in "$_i" --config "$CONF" "$@"
-	keep
 }
+
+# Every token a stand-in issues is a canary (tests/cli/lib.sh).
+ka_after_run() { ka_remember_tokens "$TOK"; }
 
 server_errors() {
 	_before=$(sha256sum <"$2")
@@ -105,16 +102,5 @@ server_errors() {
 }
 
 no_token_leaked() {
-	_leak=0
-	for _f in "$@"; do
-		for _k in access_token refresh_token; do
-			_v=$(python3 -c 'import json, sys
-print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$_f" "$_k")
-			if [ -n "$_v" ] && grep -qF -e "$_v" "$T/all" "$SLOG"; then
-				_leak=1
-			fi
-		done
-	done
-	[ $_leak -eq 0 ] && ka_pass "no token in any output or server log" ||
-		ka_fail "a token leaked into output or the server log"
+	ka_no_token_leaked "$TOK" "$SLOG"
 }
