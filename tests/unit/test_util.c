@@ -69,6 +69,32 @@ static void secure_memory(void **state)
 	assert_null(kai_secure_alloc(SIZE_MAX));
 }
 
+static void secure_memory_is_reused_wiped(void **state)
+{
+	static const size_t sizes[] = { 1, 15, 16, 17, 100, 4000, 16368, 16369,
+					100000 };
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t n = sizes[k];
+		unsigned char *p, *q;
+
+		for (int round = 0; round < 3; round++) {
+			p = kai_secure_alloc(n);
+			assert_non_null(p);
+			for (size_t i = 0; i < n; i++)
+				assert_int_equal(p[i], 0);
+			memset(p, 0xa5, n);
+			q = kai_secure_alloc(n);	/* a live neighbour */
+			assert_non_null(q);
+			assert_ptr_not_equal(p, q);
+			memset(q, 0x5a, n);
+			kai_secure_free(p);
+			kai_secure_free(q);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -76,6 +102,7 @@ int main(void)
 		cmocka_unit_test(identifiers),
 		cmocka_unit_test(control_bytes),
 		cmocka_unit_test(secure_memory),
+		cmocka_unit_test(secure_memory_is_reused_wiped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
