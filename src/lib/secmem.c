@@ -44,10 +44,11 @@ void *kai_secure_alloc(size_t n)
 
 void kai_secure_free(void *p)
 {
-	struct hdr *h = (struct hdr *)p - 1;
+	struct hdr *h;
 
 	if (p == NULL)
 		return;
+	h = (struct hdr *)p - 1;
 	explicit_bzero(p, h->size);
 	free(h);
 }
@@ -143,11 +144,12 @@ void *kai_secure_alloc(size_t n)
 
 void kai_secure_free(void *p)
 {
-	struct hdr *h = (struct hdr *)p - 1;
+	struct hdr *h;
 	size_t c;
 
 	if (p == NULL)
 		return;
+	h = (struct hdr *)p - 1;
 	explicit_bzero(p, h->size);
 	c = h->cls;
 	if (c == NCLASS) {
