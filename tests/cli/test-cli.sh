@@ -277,7 +277,20 @@ def spawn():
         os.execv(cli, [cli, "token", "set", "svc", "--account", "tty"])
     return pid, fd
 
-def read_until(fd, want, limit=10.0):
+# Every wait is bounded: a loaded machine (ASan, parallel tests) may be
+# slow, but the test must end on its own with an answer either way.
+def wait_exit(pid, limit=30.0):
+    end = time.time() + limit
+    while time.time() < end:
+        done, st = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return st
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return None
+
+def read_until(fd, want, limit=30.0):
     out, end = b"", time.time() + limit
     while want not in out and time.time() < end:
         r, _, _ = select.select([fd], [], [], 0.1)
@@ -301,13 +314,13 @@ os.write(fd, b"\n")
 out += read_until(fd, b"stored token")
 print("stored" if b"stored token for svc (tty)" in out else "not stored")
 print("leaked" if secret in out else "not echoed")
-os.waitpid(pid, 0)
+wait_exit(pid)
 pid, fd = spawn()
 read_until(fd, b"Access token")
 os.write(fd, b"\x03")
-_, st = os.waitpid(pid, 0)
-print("killed by SIGINT" if os.WIFSIGNALED(st) and
-      os.WTERMSIG(st) == signal.SIGINT else "status %d" % st)
+st = wait_exit(pid)
+print("killed by SIGINT" if st is not None and os.WIFSIGNALED(st) and
+      os.WTERMSIG(st) == signal.SIGINT else "status %s" % st)
 print("echo restored" if echo(fd) else "echo left off")
 PY
 	for w in prompted "echo off" stored "not echoed" "killed by SIGINT" \
