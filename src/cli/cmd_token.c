@@ -3,6 +3,7 @@
 #include "config.h"
 #endif
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,13 +30,19 @@ static const int guarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP };
 #define NGUARDED (sizeof(guarded) / sizeof(guarded[0]))
 
 /* While a secret is read: the terminal's echo is off and a signal only
- * interrupts the read, so the normal path restores and wipes everything. */
+ * interrupts the read, so the normal path restores and wipes everything.
+ * The guarded signals stay blocked except inside ppoll(), so one that
+ * arrives just before a read cannot be lost while read() blocks. */
 struct guard {
 	int tty;
 	int echo_off;
 	struct termios saved;
 	struct sigaction old[NGUARDED];
+	sigset_t oldmask;
 };
+
+static int guarded_wait;	/* 1 while a guard is up: wait in ppoll */
+static sigset_t wait_mask;	/* the mask to wait with (signals open) */
 
 static void guard_enter(struct guard *g)
 {
@@ -43,12 +50,20 @@ static void guard_enter(struct guard *g)
 	struct termios t;
 	size_t i;
 
+	sigset_t block;
+
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: read() returns */
+	sa.sa_handler = on_signal;	/* no SA_RESTART: ppoll() returns */
 	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
 	got_signal = 0;
-	for (i = 0; i < NGUARDED; i++)
+	for (i = 0; i < NGUARDED; i++) {
 		sigaction(guarded[i], &sa, &g->old[i]);
+		sigaddset(&block, guarded[i]);
+	}
+	sigprocmask(SIG_BLOCK, &block, &g->oldmask);
+	wait_mask = g->oldmask;
+	guarded_wait = 1;
 	g->tty = isatty(STDIN_FILENO);
 	g->echo_off = 0;
 	if (!g->tty || tcgetattr(STDIN_FILENO, &g->saved) != 0)
@@ -66,6 +81,10 @@ static void guard_leave(struct guard *g)
 	if (g->echo_off)
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &g->saved);
 	g->echo_off = 0;
+	/* Unblock first: a pending signal reaches our handler (and is
+	 * re-raised once the secrets are wiped), not the old action. */
+	guarded_wait = 0;
+	sigprocmask(SIG_SETMASK, &g->oldmask, NULL);
 	for (i = 0; i < NGUARDED; i++)
 		sigaction(guarded[i], &g->old[i], NULL);
 }
@@ -75,9 +94,24 @@ enum line_result { LINE_OK, LINE_EOF, LINE_ERROR };
 /* One byte of stdin: 1 read, 0 end of input, -1 error (reported). */
 static int read_byte(char *c)
 {
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
 	ssize_t r;
 
 	for (;;) {
+		/* Signals are delivered only inside ppoll, so none is lost
+		 * between the check and a read that would then block. */
+		if (guarded_wait && !got_signal &&
+		    ppoll(&p, 1, NULL, &wait_mask) < 0 && errno != EINTR) {
+			cli_error("could not wait for standard input: %s",
+				  strerror(errno));
+			return -1;
+		}
+		if (got_signal) {
+			cli_error("interrupted; nothing was stored");
+			return -1;
+		}
+		if (guarded_wait && !(p.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
 		r = read(STDIN_FILENO, c, 1);
 		if (r >= 0)
 			return (int)r;
