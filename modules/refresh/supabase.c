@@ -170,9 +170,9 @@ static int json_put(char *buf, size_t n, const char *key, const char *value)
 			if (j + 8 >= n)
 				return -1;
 			if (*c == '"' || *c == '\\')
-				j += (size_t)sprintf(buf + j, "\\%c", *c);
+				j += (size_t)snprintf(buf + j, n - j, "\\%c", *c);
 			else if (*c < 0x20 || *c == 0x7f)
-				j += (size_t)sprintf(buf + j, "\\u%04x", *c);
+				j += (size_t)snprintf(buf + j, n - j, "\\u%04x", *c);
 			else
 				buf[j++] = (char)*c;
 		}
@@ -199,7 +199,7 @@ static char *json_body(const struct ka_host *h, const char *k1,
 		h->secure_free(b);
 		return NULL;
 	}
-	strcat(b, "}");
+	memcpy(b + strlen(b), "}", 2);	/* json_put left room for it */
 	return b;
 }
 

@@ -128,10 +128,14 @@ static char *join_scopes(const struct ka_record *rec, json_t *list)
 	}
 	if ((s = calloc(1, len)) == NULL)
 		return NULL;
-	for (i = 0; i < n; i++) {
+	for (i = 0, len = 0; i < n; i++) {
+		const char *sc = ka_record_scope(rec, i);
+		size_t k = strlen(sc);
+
 		if (i > 0)
-			strcat(s, " ");
-		strcat(s, ka_record_scope(rec, i));
+			s[len++] = ' ';
+		memcpy(s + len, sc, k);
+		len += k;
 	}
 	return s;
 }

@@ -279,7 +279,8 @@ enum ka_status kai_audit_fingerprint(const char *token, size_t len,
 	static const char hex[] = "0123456789abcdef";
 	uint8_t key[KEY_LEN], mac[KAI_SHA256_LEN];
 
-	strcpy(out, "-");
+	out[0] = '-';
+	out[1] = '\0';
 	if (installation_key(key) != 0) {
 		kai_error_set(err, KA_ERR_IO, "cannot read or create the audit "
 			      "key (audit.key in $XDG_STATE_HOME/kiwi-auth): it "

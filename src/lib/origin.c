@@ -269,7 +269,8 @@ static enum ka_status parse_curl(CURLU *u, const char *url, const char *raw,
 	}
 	o->loopback = kai_host_is_loopback(o->host);
 	if (!is_digits(port, strlen(port)) || strlen(port) > 5 ||
-	    (o->port = (unsigned)atoi(port)) == 0 || o->port > 65535) {
+	    (o->port = (unsigned)strtoul(port, NULL, 10)) == 0 ||
+	    o->port > 65535) {
 		kai_error_set(err, KA_ERR_INVALID, "refusing URL: bad port");
 		st = KA_ERR_INVALID;
 		goto out;
