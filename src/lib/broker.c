@@ -51,6 +51,13 @@ static struct kai_cache_entry *cache_find(struct ka_service *s,
 	return NULL;
 }
 
+int kai_record_usable(const struct ka_service *s, const struct ka_record *r,
+		      int64_t now)
+{
+	return r->access_token != NULL &&
+	       (r->expires_at == 0 || now < r->expires_at - s->min_valid);
+}
+
 static int entry_fresh(const struct ka_service *s,
 		       const struct kai_cache_entry *e, int64_t now)
 {
@@ -532,12 +539,6 @@ KAI_API enum ka_status ka_accounts(struct ka_ctx *ctx, const char *service,
 	return listed || first == KA_OK ? KA_OK : first;
 }
 
-static int usable_now(const struct ka_service *s, const struct ka_record *r,
-		      int64_t now)
-{
-	return r->access_token != NULL &&
-	       (r->expires_at == 0 || now < r->expires_at - s->min_valid);
-}
 
 static void expired(const struct ka_service *s, const char *account,
 		    ka_error *err)
@@ -551,6 +552,14 @@ static void expired(const struct ka_service *s, const char *account,
 		      "%ld s: %s", s->name, dflt ? "" : " (account ",
 		      dflt ? "" : account, dflt ? "" : ")", s->min_valid, fix);
 	err->auth_required = 1;
+}
+
+/* A refresh that may well work on the next try. */
+static int transient(enum ka_status st)
+{
+	return st == KA_ERR_NETWORK || st == KA_ERR_TIMEOUT ||
+	       st == KA_ERR_TRY_AGAIN || st == KA_ERR_PROTOCOL ||
+	       st == KA_ERR_UNAVAILABLE;
 }
 
 enum ka_status kai_with_record(struct ka_ctx *ctx, const char *service,
@@ -570,7 +579,7 @@ enum ka_status kai_with_record(struct ka_ctx *ctx, const char *service,
 		return st;
 	stripe = kai_br_rdlock(&s->cache_lock);
 	e = cache_find(s, account);
-	if (e != NULL && entry_fresh(s, e, now) && usable_now(s, e->rec, now)) {
+	if (e != NULL && entry_fresh(s, e, now) && kai_record_usable(s, e->rec, now)) {
 		st = fn(s, e->rec, data, err);
 		kai_br_rdunlock(&s->cache_lock, stripe);
 		return st;
@@ -579,19 +588,47 @@ enum ka_status kai_with_record(struct ka_ctx *ctx, const char *service,
 	st = ka_load(ctx, service, account, &rec, err);
 	if (st != KA_OK)
 		return st;
-	/* Inside min_valid and refreshable: refresh first (refresh.c). A
-	 * record just refreshed is used unless it has really expired, so a
-	 * server TTL shorter than min_valid cannot cause a refresh loop. */
-	if (!usable_now(s, rec, kai_now()) && s->refresh != NULL) {
-		ka_record_free(rec);
-		rec = NULL;
-		st = kai_refresh(ctx, s, account, 0, &rec, NULL, err);
-		if (st != KA_OK)
+	/* Inside the window and refreshable: refresh first (refresh.c). A
+	 * record just refreshed is used unless it has really expired. When
+	 * the refresh fails for a passing reason (network, server, timeout)
+	 * a token that has not expired yet is still used, with a warning:
+	 * min_valid is a margin, not a deadline. */
+	if (!kai_record_usable(s, rec, kai_now()) && s->refresh != NULL) {
+		struct ka_record *next = NULL;
+		ka_error rerr;
+
+		ka_error_clear(&rerr);
+		st = kai_refresh(ctx, s, account, 0, &next, NULL, &rerr);
+		if (st != KA_OK && transient(st) && rec->access_token != NULL &&
+		    (rec->expires_at == 0 || kai_now() < rec->expires_at)) {
+			kai_log(ctx, 4, "%s: refreshing failed (%s); using the "
+				"token that is still valid for %lld s", s->name,
+				rerr.text, (long long)(rec->expires_at - kai_now()));
+			ka_record_free(next);
+			refreshed = 1;
+		} else if (st != KA_OK) {
+			kai_error_copy(err, &rerr);
+			ka_record_free(rec);
 			return st;
-		refreshed = rec->access_token != NULL &&
-			    (rec->expires_at == 0 || kai_now() < rec->expires_at);
+		} else {
+			ka_record_free(rec);
+			rec = next;
+			refreshed = rec->access_token != NULL &&
+				    (rec->expires_at == 0 ||
+				     kai_now() < rec->expires_at);
+			/* Tokens shorter than min_valid would make every
+			 * request refresh: say what fixes it. */
+			if (rec->expires_at != 0 &&
+			    rec->expires_at - kai_now() <= s->min_valid)
+				kai_log(ctx, 4, "%s: the server issues tokens valid "
+					"for %lld s, not more than min_valid (%ld "
+					"s), so each use refreshes: lower min_valid "
+					"in the stanza", s->name,
+					(long long)(rec->expires_at - kai_now()),
+					s->min_valid);
+		}
 	}
-	if (refreshed || usable_now(s, rec, kai_now()))
+	if (refreshed || kai_record_usable(s, rec, kai_now()))
 		st = fn(s, rec, data, err);
 	else if (rec->access_token == NULL)
 		not_signed_in(s, account, err), st = KA_ERR_NOT_FOUND;

@@ -281,6 +281,10 @@ struct ka_service *kai_service_lookup(struct ka_ctx *ctx, const char *name);
 /* ---- broker (broker.c) ------------------------------------------------ */
 
 void kai_cache_clear(struct ka_service *s);
+/* 1 if r's access token may be used now: it exists and does not expire
+ * within the service's min_valid. */
+int kai_record_usable(const struct ka_service *s, const struct ka_record *r,
+		      int64_t now);
 
 /* Call fn with a usable record of (service, account), borrowed for the
  * duration of the call only. On a cache hit fn runs under the service's

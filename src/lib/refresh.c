@@ -140,13 +140,6 @@ void kai_refresh_unlock(int fd)
 
 /* ---- one refresh, under the lock ---------------------------------------- */
 
-static int usable(const struct ka_service *s, const struct ka_record *r)
-{
-	int64_t now = kai_now();
-
-	return r->access_token != NULL &&
-	       (r->expires_at == 0 || now < r->expires_at - s->min_valid);
-}
 
 static int refreshable(const struct ka_service *s)
 {
@@ -168,7 +161,7 @@ static enum ka_status refresh_locked(struct ka_ctx *ctx, struct ka_service *s,
 	/* Another process may have refreshed while we waited. */
 	if ((st = kai_load_fresh(ctx, s->name, account, &cur, err)) != KA_OK)
 		return st;
-	if (!(flags & KA_REFRESH_FORCE) && usable(s, cur)) {
+	if (!(flags & KA_REFRESH_FORCE) && kai_record_usable(s, cur, kai_now())) {
 		*out = cur;
 		return KA_OK;
 	}

@@ -284,6 +284,63 @@ static void no_modules_context_refuses_use(void **state)
 	assert_null(tu_read(f->counter[0]));
 }
 
+static enum ka_status copy_token(const struct ka_service *s,
+				 const struct ka_record *r, void *data,
+				 ka_error *err)
+{
+	(void)s; (void)err;
+	*(char **)data = strdup(r->access_token);
+	return KA_OK;
+}
+
+/* A token inside min_valid but not expired: a refresh that fails for a
+ * passing reason leaves it in use; a sign-out does not. */
+static void refresh_failure_keeps_a_valid_token(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *result;
+		enum ka_status want;
+		const char *token;
+	} rcases[] = {
+		{ "ok", KA_OK, "refreshed-token" },
+		{ "network", KA_OK, "old-token" },
+		{ "signed_out", KA_ERR_EXPIRED, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(rcases) / sizeof(rcases[0]); i++) {
+		char *text, *seen = NULL;
+		ka_error err;
+
+		unlink(f->counter[0]);
+		unlink(f->counter[1]);
+		assert_true(asprintf(&text,
+			"svc: {\n  hosts = [\"https://a.example.com\"];\n"
+			"  source = ( { module = \"test_counting\"; counter = \"%s\";"
+			" token = \"old-token\"; expires_in = 30; } );\n"
+			"  refresh = { module = \"test_refresh\"; counter = \"%s\";"
+			" result = \"%s\"; };\n};\n", f->counter[0],
+			f->counter[1], rcases[i].result) > 0);
+		free(f->conf);
+		f->conf = tu_write(f->dir, "kiwi-auth.conf", text, 0600);
+		free(text);
+		ka_ctx_free(f->ctx);
+		f->ctx = tu_ctx(f->conf, 0);
+		ka_error_clear(&err);
+		assert_int_equal(kai_with_record(f->ctx, "svc", NULL, copy_token,
+						 &seen, &err), rcases[i].want);
+		assert_int_equal(tu_calls(f->counter[1], "refresh"), 1);
+		if (rcases[i].token != NULL)
+			assert_string_equal(seen, rcases[i].token);
+		else
+			assert_true(err.auth_required);
+		/* Only a successful refresh stores a record. */
+		assert_int_equal(tu_calls(f->counter[0], "store"),
+				 strcmp(rcases[i].result, "ok") == 0);
+		free(seen);
+	}
+}
+
 static void disabled_service_fails_closed(void **state)
 {
 	struct fixture *f = *state;
@@ -367,6 +424,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(read_only_stack_refuses_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(disabled_service_fails_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(no_modules_context_refuses_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(refresh_failure_keeps_a_valid_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(hot_path_refuses_expiring_tokens, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
