@@ -206,8 +206,15 @@ static int host_from(struct kai_origin *o, const char *curl_host,
 	}
 	if (strcmp(o->host, rawcopy) != 0)
 		return 0;
-	if (n > 1 && o->host[n - 1] == '.')
+	if (n > 1 && o->host[n - 1] == '.') {
 		o->host[n - 1] = '\0';
+		/* libcurl still connects to the dotted name, and "localhost."
+		 * or "127.0.0.1." is looked up in DNS, not taken as loopback
+		 * or an address: whatever DNS says would get the header. */
+		if (!dns_host_ok(o) || o->ip || kai_host_is_loopback(o->host))
+			return 0;
+		return 1;
+	}
 	return dns_host_ok(o);
 }
 

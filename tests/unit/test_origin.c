@@ -30,6 +30,10 @@ static const struct urlcase corpus[] = {
 	{ "HTTPS://GOOD.COM/", "https://good.com", MATCH },
 	{ "https://Good.Com./", "https://good.com", MATCH },
 	{ "https://good.com../", "https://good.com", REFUSED },
+	/* a dotted loopback name or address is resolved through DNS */
+	{ "http://localhost.:8080/", "http://localhost:8080", REFUSED },
+	{ "http://127.0.0.1./", "http://127.0.0.1", REFUSED },
+	{ "https://203.0.113.7./", "https://203.0.113.7", REFUSED },
 	{ "https://.good.com/", "https://good.com", REFUSED },
 	{ "https://good..com/", "https://good.com", REFUSED },
 	/* suffix and prefix confusion */
@@ -92,7 +96,7 @@ static const struct urlcase corpus[] = {
 	{ "http://127.0.0.1:8080/", "http://127.0.0.1:*", MATCH },
 	{ "http://127.0.0.1:8080/", "https://127.0.0.1:*", NOMATCH },
 	{ "http://localhost:8080/", "http://localhost:8080", MATCH },
-	{ "http://LOCALHOST./", "http://localhost", MATCH },
+	{ "http://LOCALHOST./", "http://localhost", REFUSED },	/* DNS, not loopback */
 	{ "http://127.1/", "http://127.0.0.1", REFUSED },
 	{ "http://0x7f.0.0.1/", "http://127.0.0.1", REFUSED },
 	{ "http://2130706433/", "http://127.0.0.1", REFUSED },
