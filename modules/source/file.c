@@ -53,16 +53,25 @@ static int valid_account(const char *a)
 	return 1;
 }
 
+/* Bytes a temporary name adds to a record's name: "." + name + ".XXXXXXXXXXXX". */
+#define TMP_EXTRA 14
+
 /* "SERVICE@ACCOUNT.json" with the account percent-encoded; NULL if the
- * name would be too long or memory ran out. */
+ * name, or the temporary name a store needs next to it, would be too long
+ * for a directory entry, or memory ran out. */
 static char *record_name(const char *service, const char *account)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t slen = strlen(service), alen = strlen(account);
-	size_t cap = slen + 1 + alen * 3 + sizeof(FILE_SUFFIX);
+	size_t slen = strlen(service), alen = strlen(account), cap;
 	char *name, *p;
 
-	if (cap > NAME_MAX + 1 || (name = malloc(cap)) == NULL)
+	cap = slen + 1 + sizeof(FILE_SUFFIX);
+	for (size_t i = 0; i < alen; i++) {
+		unsigned char c = (unsigned char)account[i];
+
+		cap += plain_byte(c) && !(i == 0 && c == '.') ? 1 : 3;
+	}
+	if (cap + TMP_EXTRA > NAME_MAX + 1 || (name = malloc(cap)) == NULL)
 		return NULL;
 	p = name;
 	memcpy(p, service, slen);

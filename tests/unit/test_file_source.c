@@ -366,6 +366,35 @@ static void test_store_over_directory(void **state)
 	free(target);
 }
 
+/* Every name the module accepts can also be stored: the temporary file
+ * next to it must fit a directory entry too. */
+static void test_long_account(void **state)
+{
+	struct fx *fx = *state;
+	struct ka_record *r = NULL;
+	char acct[300];
+	ka_error err;
+
+	/* "svc@" + account + ".json" + 14 bytes of temporary name <= 255 */
+	memset(acct, 'a', sizeof(acct));
+	acct[255 - 4 - 5 - 14] = '\0';
+	store(fx, "svc", acct, TOKEN);
+	assert_int_equal(load(fx, "svc", acct, &r, &err), KA_OK);
+	ka_record_free(r);
+	acct[255 - 4 - 5 - 14] = 'a';
+	acct[255 - 4 - 5 - 14 + 1] = '\0';
+	{
+		struct ka_ctx *ctx = tu_ctx(fx->conf, 0);
+		struct ka_record *rec = make_record(TOKEN);
+
+		ka_error_clear(&err);
+		assert_int_not_equal(ka_store(ctx, "svc", acct, rec, &err), KA_OK);
+		assert_true(tu_contains(err.text, "too long for a file name"));
+		ka_record_free(rec);
+		ka_ctx_free(ctx);
+	}
+}
+
 struct seen {
 	char *names[8];
 	size_t n;
@@ -475,6 +504,7 @@ int main(void)
 		T(test_corrupt),
 		T(test_failed_store_keeps_old),
 		T(test_store_over_directory),
+		T(test_long_account),
 		T(test_account_encoding),
 		T(test_erase),
 		T(test_missing_directory),
