@@ -50,16 +50,48 @@ static int private_dir(const char *dir)
 	return fd;
 }
 
-/* $XDG_RUNTIME_DIR/kiwi-auth, else $TMPDIR (or /tmp)/kiwi-auth-UID. */
+/* Where the refresh locks live. Every process of the user must pick the
+ * same place whatever its environment (a cron job has no
+ * XDG_RUNTIME_DIR, a session shell has), so the choice goes by what
+ * exists, in this order:
+ *   $XDG_RUNTIME_DIR/kiwi-auth      (a login session's runtime dir)
+ *   /run/user/UID/kiwi-auth         (the same dir, found without the env)
+ *   $XDG_CACHE_HOME or ~/.cache, /kiwi-auth-locks  (no session at all)
+ *   $TMPDIR or /tmp, /kiwi-auth-UID (no home either)
+ * so a session (XDG_RUNTIME_DIR=/run/user/UID) and a cron job agree
+ * whenever a session exists, and agree on the cache dir when none does. */
 static int lock_dir(ka_error *err)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	const char *cache = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
 	const char *tmp = getenv("TMPDIR");
-	char path[4096];
+	char run[64], path[4096];
+	struct stat st;
 	int fd = -1;
 
+	snprintf(run, sizeof(run), "/run/user/%u", (unsigned)geteuid());
 	if (xdg != NULL && xdg[0] == '/') {
 		snprintf(path, sizeof(path), "%s/kiwi-auth", xdg);
+		if ((fd = private_dir(path)) >= 0)
+			return fd;
+	}
+	if (stat(run, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == geteuid()) {
+		snprintf(path, sizeof(path), "%s/kiwi-auth", run);
+		if ((fd = private_dir(path)) >= 0)
+			return fd;
+	}
+	if (cache == NULL || cache[0] != '/')
+		cache = NULL;
+	if (cache != NULL || (home != NULL && home[0] == '/')) {
+		if (cache == NULL) {
+			snprintf(path, sizeof(path), "%s/.cache", home);
+			(void)mkdir(path, 0700);
+		}
+		snprintf(path, sizeof(path), "%s%s/kiwi-auth-locks",
+			 cache != NULL ? cache : home,
+			 cache != NULL ? "" : "/.cache");
 		if ((fd = private_dir(path)) >= 0)
 			return fd;
 	}
