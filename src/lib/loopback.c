@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -100,15 +101,24 @@ static enum cb_result callback_one(int cfd, const char *state, char *code,
 	size_t len = 0, cl = strlen(CALLBACK_PATH);
 	enum cb_result r = CB_AGAIN;
 
+	struct timespec start, now;
+	long left = 2000;
+
 	if (req == NULL)
 		return CB_AGAIN;
+	/* 2 s for the whole request line, not per read: a client that
+	 * trickles bytes cannot hold the one-at-a-time listener. */
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (len < REQUEST_MAX - 1 && strstr(req, "\r\n") == NULL &&
-	       poll(&p, 1, 2000) == 1) {
+	       left > 0 && poll(&p, 1, (int)left) == 1) {
 		ssize_t k = read(cfd, req + len, REQUEST_MAX - 1 - len);
 
 		if (k <= 0)
 			break;
 		len += (size_t)k;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = 2000 - ((now.tv_sec - start.tv_sec) * 1000 +
+			       (now.tv_nsec - start.tv_nsec) / 1000000);
 	}
 	if (strncmp(req, "GET ", 4) != 0 || (sp = strchr(req + 4, ' ')) == NULL) {
 		reply(cfd, 400, "bad request\n");
