@@ -9,6 +9,8 @@
 
 #include <libsecret/secret.h>
 
+#include "keyring-schema.h"
+
 #include "kai.h"
 
 #define SERVICE "benchsvc"
@@ -17,15 +19,7 @@
 #define WARMUP 20
 #define CACHED_OPS 1000000
 
-static const SecretSchema schema = {
-	.name = "org.kiwiauth.Token",
-	.flags = SECRET_SCHEMA_NONE,
-	.attributes = {
-		{ "service", SECRET_SCHEMA_ATTRIBUTE_STRING },
-		{ "account", SECRET_SCHEMA_ATTRIBUTE_STRING },
-		{ NULL, 0 },
-	},
-};
+#define schema kiwiauth_keyring_schema
 
 static double now_ns(void)
 {

@@ -7,22 +7,14 @@
 #include <libsecret/secret.h>
 
 #include "kiwiauth-module.h"
+#include "keyring-schema.h"
 
 #define KR_TIMEOUT_DEFAULT 2000
 #define KR_TIMEOUT_MAX 600000
 #define KR_LOG_DEBUG 7
 
-/* Items carry our own schema: xdg:schema = org.kiwiauth.Token plus the
- * service and account; the secret is the record as JSON. */
-static const SecretSchema kr_schema = {
-	.name = "org.kiwiauth.Token",
-	.flags = SECRET_SCHEMA_NONE,
-	.attributes = {
-		{ "service", SECRET_SCHEMA_ATTRIBUTE_STRING },
-		{ "account", SECRET_SCHEMA_ATTRIBUTE_STRING },
-		{ NULL, 0 },
-	},
-};
+/* Items carry our own schema (keyring-schema.h). */
+#define kr_schema kiwiauth_keyring_schema
 
 #define KR_MSG_LOCKED "keyring is locked: unlock it (e.g. log in to the " \
 	"desktop session, or run gnome-keyring-daemon --unlock)"

@@ -13,6 +13,8 @@
 
 #include <libsecret/secret.h>
 
+#include "keyring-schema.h"
+
 #include "testutil.h"
 #include "kai.h"
 
@@ -187,15 +189,7 @@ static SecretService *service_get(void)
 /* Items of our schema for (service, account), locked ones included. */
 static GList *items_of(const char *service, const char *account)
 {
-	static const SecretSchema any = {
-		.name = "org.kiwiauth.Token",
-		.flags = SECRET_SCHEMA_NONE,
-		.attributes = {
-			{ "service", SECRET_SCHEMA_ATTRIBUTE_STRING },
-			{ "account", SECRET_SCHEMA_ATTRIBUTE_STRING },
-			{ NULL, 0 },
-		},
-	};
+	const SecretSchema *anyp = &kiwiauth_keyring_schema;
 	GHashTable *a = g_hash_table_new(g_str_hash, g_str_equal);
 	GError *e = NULL;
 	SecretService *s = service_get();
@@ -204,7 +198,7 @@ static GList *items_of(const char *service, const char *account)
 	g_hash_table_insert(a, (gpointer)"service", (gpointer)service);
 	if (account != NULL)
 		g_hash_table_insert(a, (gpointer)"account", (gpointer)account);
-	items = secret_service_search_sync(s, &any, a, SECRET_SEARCH_ALL,
+	items = secret_service_search_sync(s, anyp, a, SECRET_SEARCH_ALL,
 					   NULL, &e);
 	if (e != NULL)
 		fail_msg("search: %s", e->message);
