@@ -33,12 +33,13 @@ The client id is CLIENT_ID below. LOGFILE gets one JSON line per request
 (path, grant, result, accept, time); token values are never logged.
 """
 import json
-import os
 import secrets
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback_server import serve
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 CLIENT_ID = "Iv1.standin0client"
@@ -222,15 +223,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: github_standin.py PORTFILE LOGFILE")
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    srv.logfile = sys.argv[2]
-    with open(sys.argv[1] + ".tmp", "w") as f:
-        f.write("%d\n" % srv.server_address[1])
-    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-    srv.serve_forever()
+    serve(Handler, "github_standin.py")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ Python standard library only. Usage: recorder.py PORTFILE LOGFILE
 import json
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback_server import serve
 from urllib.parse import parse_qs, urlsplit
 
 LOCK = threading.Lock()
@@ -76,15 +78,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    portfile, logfile = sys.argv[1], sys.argv[2]
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.logfile = logfile
-    open(logfile, "a").close()
-    with open(portfile + ".tmp", "w") as f:
-        f.write("%d\n" % srv.server_address[1])
-    import os
-    os.rename(portfile + ".tmp", portfile)
-    srv.serve_forever()
+    serve(Handler, "recorder.py")
 
 
 if __name__ == "__main__":

@@ -33,12 +33,13 @@ key is ANON_KEY below. LOGFILE gets one JSON line per request (path, grant,
 result); token values are never logged.
 """
 import json
-import os
 import secrets
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback_server import serve
 from urllib.parse import parse_qs, urlsplit
 
 ANON_KEY = "standin-anon-key.eyJyb2xlIjoiYW5vbiJ9.sig"
@@ -225,16 +226,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: supabase_standin.py PORTFILE LOGFILE")
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    srv.logfile = sys.argv[2]
-    tmp = sys.argv[1] + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % srv.server_address[1])
-    os.rename(tmp, sys.argv[1])
-    srv.serve_forever()
+    serve(Handler, "supabase_standin.py")
 
 
 if __name__ == "__main__":
