@@ -595,10 +595,12 @@ enum ka_status kai_host_http(const struct ka_mctx *m,
 			     const struct ka_http_request *req,
 			     struct ka_http_response **out, ka_error *err);
 
-/* Test hook: called at named points of a refresh ("locked", "answered",
- * "stored"). NULL in every program but the tests that set it; never
- * reachable from the shared library's exports. */
-extern void (*kai_refresh_hook)(const char *point);
+/* Test hook (util.c): called at named points ("load" before a source
+ * is read; "locked", "answered", "stored" in a refresh). NULL in every
+ * program but the tests that set it; never reachable from the shared
+ * library's exports. */
+extern void (*kai_test_hook)(const char *point);
+void kai_test_point(const char *point);
 
 /* ---- host services shared by the refresh modules (secretarg.c,
  * loopback.c, http.c): host->secret_arg, oauth_code, form_add_list and

@@ -202,7 +202,7 @@ static void mask_answer(struct perform *pf)
 	for (size_t i = 0; i < r->nh; i++)
 		r->masked += mask(pf, r->h[i].value, strlen(r->h[i].value));
 	if (r->masked > 0 && pf->svc != NULL)
-		kai_log(pf->ctx, 4, "%s: the answer held the credential %zu "
+		kai_log(pf->ctx, 6, "%s: the answer held the credential %zu "
 			"time(s); it was masked", pf->svc->name, r->masked);
 }
 

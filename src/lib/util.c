@@ -104,3 +104,11 @@ int64_t kai_now(void)
 {
 	return (int64_t)time(NULL);
 }
+
+void (*kai_test_hook)(const char *point);
+
+void kai_test_point(const char *point)
+{
+	if (kai_test_hook != NULL)
+		kai_test_hook(point);
+}
