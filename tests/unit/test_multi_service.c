@@ -39,7 +39,7 @@ static const char *const scripts[NSERVERS] = {
 /* Start server i; 0 when it does not come up. */
 static unsigned spawn(struct fixture *f, int i)
 {
-	char tag[16];
+	char tag[32];
 
 	snprintf(tag, sizeof(tag), "server%d", i);
 	return tu_server(f->dir, scripts[i], tag, &f->pid[i], &f->log[i]);
