@@ -76,6 +76,7 @@ enum ka_status kai_pick_service(struct ka_ctx *ctx,
 	struct ka_service *s = NULL, *other = NULL;
 	const char *acct = req->account;
 	enum ka_status st;
+	size_t len;
 
 	*out = NULL;
 	if (req->service != NULL) {
@@ -92,14 +93,10 @@ enum ka_status kai_pick_service(struct ka_ctx *ctx,
 		*out = s;
 		return KA_OK;
 	}
-	for (size_t i = 0; i < ctx->nservices; i++) {
-		if (!kai_strv_contains(&ctx->services[i]->scopes, req->scope))
-			continue;
-		if (s == NULL)
-			s = ctx->services[i];
-		else if (other == NULL)
-			other = ctx->services[i];
-	}
+	len = strlen(req->scope);
+	s = kai_index_get(&ctx->by_scope, req->scope, len);
+	if (ctx->scope_clash.n > 0)
+		other = kai_index_get(&ctx->scope_clash, req->scope, len);
 	if (s == NULL) {
 		kai_error_set(err, KA_ERR_NO_SERVICE, "no service grants scope "
 			      "%s: list it in the scopes of one service stanza, "
@@ -123,8 +120,17 @@ enum ka_status kai_pick_service(struct ka_ctx *ctx,
 void kai_service_header_name(const struct ka_service *s, const char **name,
 			     size_t *len)
 {
-	*name = ka_service_header(s);
-	*len = kai_header_name_len(*name);
+	*name = s->header;
+	*len = s->hdr_name_len;
+}
+
+void kai_service_header_split(struct ka_service *s)
+{
+	const char *pct = strstr(s->header, "%s");
+
+	s->hdr_len = strlen(s->header);
+	s->hdr_name_len = kai_header_name_len(s->header);
+	s->hdr_tok_off = pct != NULL ? (size_t)(pct - s->header) : s->hdr_len;
 }
 
 /* Runs with the record borrowed (under the cache's read lock on a hit):
@@ -134,9 +140,8 @@ static enum ka_status build_header(const struct ka_service *s,
 				   ka_error *err)
 {
 	struct authz *a = data;
-	const char *fmt = ka_service_header(s), *pct = strstr(fmt, "%s");
-	const char *tok = r->access_token;
-	size_t flen = strlen(fmt), tlen, need;
+	const char *fmt = s->header, *tok = r->access_token;
+	size_t flen = s->hdr_len, tlen, need;
 
 	if (a->req->scope != NULL && r->scopes.n > 0 &&
 	    !kai_strv_contains(&r->scopes, a->req->scope)) {
@@ -145,7 +150,7 @@ static enum ka_status build_header(const struct ka_service *s,
 		return KA_ERR_DENIED;
 	}
 	/* Record setters refuse control bytes, so the token has none. */
-	if (tok == NULL || (tlen = strlen(tok)) == 0 || pct == NULL) {
+	if (tok == NULL || (tlen = strlen(tok)) == 0 || s->hdr_tok_off >= flen) {
 		kai_error_set(err, KA_ERR_CORRUPT, "the stored token for %s is "
 			      "empty or holds control characters; sign in "
 			      "again", s->name);
@@ -158,11 +163,12 @@ static enum ka_status build_header(const struct ka_service *s,
 		kai_error_set(err, KA_ERR_NOMEM, "out of memory");
 		return KA_ERR_NOMEM;
 	}
-	a->tok_off = (size_t)(pct - fmt);
+	a->tok_off = s->hdr_tok_off;
 	a->tok_len = tlen;
 	memcpy(a->line, fmt, a->tok_off);
 	memcpy(a->line + a->tok_off, tok, tlen);
-	memcpy(a->line + a->tok_off + tlen, pct + 2, flen - a->tok_off - 2 + 1);
+	memcpy(a->line + a->tok_off + tlen, fmt + a->tok_off + 2,
+	       flen - a->tok_off - 2 + 1);
 	a->len = need - 1;
 	a->expires_at = r->expires_at;
 	return KA_OK;
@@ -224,17 +230,21 @@ enum ka_status kai_authorize_origin(struct ka_ctx *ctx, struct ka_service *s,
 				    struct curl_slist **headers,
 				    struct ka_auth_info *info, ka_error *err)
 {
-	struct authz a = { .req = req };
+	struct authz a;		/* its 4 KiB line buffer is not zeroed */
 	struct curl_slist *node = NULL;
 	const char *account = req->account != NULL ? req->account :
 			      KA_ACCOUNT_DEFAULT;
 	enum ka_status st;
 
+	a.req = req;
+	a.heap = a.line = NULL;
+	a.len = a.tok_off = a.tok_len = 0;
+	a.expires_at = 0;
 	info_set(info, s, req);
 	st = kai_core(ctx, s, account, KAI_WANT_USABLE, build_header, &a, NULL,
 		      err);
-	if (st == KA_OK && (st = kai_headers_set(headers, a.line, &node)) !=
-	    KA_OK)
+	if (st == KA_OK && (st = kai_headers_set(headers, a.line, a.len,
+						 s->hdr_name_len, &node)) != KA_OK)
 		kai_error_set(err, st, "out of memory");
 	if (kai_audit_enabled(ctx))
 		audit(ctx, s, req, o, &a, st);
@@ -308,8 +318,9 @@ KAI_API enum ka_status ka_authorize(struct ka_ctx *ctx,
 	    strcmp(req->primitive, KA_PRIMITIVE_HTTP) != 0 ||
 	    (req->scope == NULL && req->service == NULL))
 		return KA_OK;
-	if ((st = kai_headers_check(*headers, 1, err)) != KA_OK ||
-	    (st = kai_authorize_prepare(ctx, req, &s, &o, info, err)) != KA_OK)
+	if ((st = kai_authorize_prepare(ctx, req, &s, &o, info, err)) != KA_OK ||
+	    (st = kai_headers_check(*headers, s->header, s->hdr_name_len,
+				    err)) != KA_OK)
 		return st;
 	return kai_authorize_origin(ctx, s, req, &o, headers, info, err);
 }
@@ -406,7 +417,6 @@ KAI_API enum ka_status ka_curl_apply(CURL *curl, const struct ka_request *req,
 				     struct curl_slist *headers, ka_error *err)
 {
 	struct kai_origin o;
-	char *url = NULL;
 	enum ka_status st;
 
 	if (curl == NULL || req == NULL) {
@@ -414,9 +424,12 @@ KAI_API enum ka_status ka_curl_apply(CURL *curl, const struct ka_request *req,
 			      "handle and a request");
 		return KA_ERR_INVALID;
 	}
-	if ((st = kai_origin_parse(req->url, &o, &url, err)) != KA_OK)
+	/* Checked as ka_authorize checked it (the thread's last origin is
+	 * remembered, so this parses nothing twice); libcurl parses the same
+	 * text the same way. */
+	if ((st = kai_origin_parse(req->url, &o, NULL, err)) != KA_OK)
 		return st;
-	if ((st = curl_ok(curl_easy_setopt(curl, CURLOPT_URL, url), err)) ||
+	if ((st = curl_ok(curl_easy_setopt(curl, CURLOPT_URL, req->url), err)) ||
 	    (st = curl_ok(set_protocols(curl, o.loopback), err)) ||
 	    (st = curl_ok(curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L),
 			  err)) ||
@@ -424,12 +437,10 @@ KAI_API enum ka_status ka_curl_apply(CURL *curl, const struct ka_request *req,
 			  err)) ||
 	    (st = curl_ok(curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers),
 			  err)))
-		goto out;
+		return st;
 	/* A loopback request never needs a proxy, and a proxy would see a
 	 * plain-http header. */
 	if (o.loopback)
 		st = curl_ok(curl_easy_setopt(curl, CURLOPT_PROXY, ""), err);
-out:
-	free(url);
 	return st;
 }

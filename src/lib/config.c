@@ -18,6 +18,7 @@
 struct layer {
 	struct ka_service **v;
 	size_t n;
+	struct kai_index names;	/* name -> place in v, plus one */
 	int user;
 	enum kai_owner owner;
 };
@@ -237,13 +238,25 @@ static void read_global(struct loader *ld, const char *file, int user,
 	}
 }
 
+/* The index of a layer holds places plus one, so that 0 is "absent". */
+static void *place(size_t i)
+{
+	return (void *)(uintptr_t)(i + 1);
+}
+
+/* Append s (its name not in the layer yet). */
 static enum ka_status layer_push(struct layer *ly, struct ka_service *s)
 {
-	struct ka_service **v = realloc(ly->v, (ly->n + 1) * sizeof(*v));
+	struct ka_service **v;
+	void *old;
 
-	if (v == NULL)
+	if (ly->n % 64 == 0) {
+		if ((v = realloc(ly->v, (ly->n + 64) * sizeof(*v))) == NULL)
+			return KA_ERR_NOMEM;
+		ly->v = v;
+	}
+	if (kai_index_put(&ly->names, s->name, place(ly->n), &old) != KA_OK)
 		return KA_ERR_NOMEM;
-	ly->v = v;
 	ly->v[ly->n++] = s;
 	return KA_OK;
 }
@@ -251,14 +264,21 @@ static enum ka_status layer_push(struct layer *ly, struct ka_service *s)
 static struct ka_service *layer_find(const struct layer *ly, const char *name,
 				     size_t *idx)
 {
-	for (size_t i = 0; i < ly->n; i++) {
-		if (strcmp(ly->v[i]->name, name) == 0) {
-			if (idx != NULL)
-				*idx = i;
-			return ly->v[i];
-		}
-	}
-	return NULL;
+	uintptr_t at = (uintptr_t)kai_index_get(&ly->names, name, strlen(name));
+
+	if (at == 0)
+		return NULL;
+	if (idx != NULL)
+		*idx = at - 1;
+	return ly->v[at - 1];
+}
+
+/* Put s in place of the stanza of the same name at i. */
+static void layer_replace(struct layer *ly, size_t i, struct ka_service *s)
+{
+	kai_service_free(ly->v[i]);
+	ly->v[i] = s;
+	kai_index_set(&ly->names, s->name, place(i));
 }
 
 static void layer_clear(struct layer *ly)
@@ -266,6 +286,7 @@ static void layer_clear(struct layer *ly)
 	for (size_t i = 0; i < ly->n; i++)
 		kai_service_free(ly->v[i]);
 	free(ly->v);
+	kai_index_free(&ly->names);
 	ly->v = NULL;
 	ly->n = 0;
 }
@@ -326,10 +347,75 @@ static int find_include(const char *buf)
 	return 0;
 }
 
+/* libconfig parses a piece of a file of about this size at a time
+ * (confsplit.c says why). */
+#define CONFIG_PIECE (16 * 1024)
+
+/* The pieces of one file, each parsed by libconfig. */
+struct pieces {
+	config_t *cf;
+	size_t n;
+};
+
+static void pieces_free(struct pieces *pc)
+{
+	for (size_t i = 0; i < pc->n; i++)
+		config_destroy(&pc->cf[i]);
+	free(pc->cf);
+	pc->cf = NULL;
+	pc->n = 0;
+}
+
+/* Parse buf[0..len) piece by piece. Each piece is handed to libconfig
+ * after as many newlines as lines came before it, so the lines libconfig
+ * reports are those of the file. 0, or the first failing piece's line
+ * (its message in *why), or -1 when out of memory. */
+static int parse_pieces(const char *buf, size_t len, struct pieces *pc,
+			const char **why)
+{
+	size_t from = 0, lines = 0, cap = 0;
+	char *text = NULL;
+	config_t *v;
+	int rc = 0;
+
+	while (rc == 0 && from < len) {
+		size_t to = kai_conf_cut(buf, len, from, CONFIG_PIECE);
+		size_t need = lines + (to - from) + 1;
+
+		if (need > cap) {
+			kai_buf_free(&(struct kai_buf){ .p = text, .cap = cap });
+			if ((text = malloc(need)) == NULL)
+				return -1;
+			cap = need;
+		}
+		memset(text, '\n', lines);
+		memcpy(text + lines, buf + from, to - from);
+		text[lines + to - from] = '\0';
+		if ((v = realloc(pc->cf, (pc->n + 1) * sizeof(*v))) == NULL) {
+			rc = -1;
+			break;
+		}
+		pc->cf = v;
+		config_init(&pc->cf[pc->n]);
+		if (!config_read_string(&pc->cf[pc->n], text)) {
+			*why = config_error_text(&pc->cf[pc->n]);
+			rc = config_error_line(&pc->cf[pc->n]);
+			rc = rc > 0 ? rc : 1;
+		}
+		pc->n++;
+		for (size_t i = from; i < to; i++)
+			lines += buf[i] == '\n';
+		from = to;
+	}
+	kai_buf_free(&(struct kai_buf){ .p = text, .cap = cap });
+	return rc;
+}
+
 static void read_file(struct loader *ld, struct layer *ly, const char *path)
 {
+	struct pieces pc = { 0 };
+	const char *why = NULL;
 	char *buf = NULL;
-	config_t cf;
 	ka_error e;
 	int line;
 
@@ -341,20 +427,23 @@ static void read_file(struct loader *ld, struct layer *ly, const char *path)
 			file_fail(ld, "%s", e.text);
 		return;
 	}
-	config_init(&cf);
 	if ((line = find_include(buf)) != 0)
 		file_fail(ld, "%s:%d: @include is not supported; put each service "
 			  "in its own file under services.d/", path, line);
-	else if (!config_read_string(&cf, buf))
-		file_fail(ld, "%s:%d: %s", path, config_error_line(&cf),
-			  config_error_text(&cf));
-	else
+	else if ((line = parse_pieces(buf, strlen(buf), &pc, &why)) < 0)
+		nomem(ld);
+	else if (line > 0)
+		file_fail(ld, "%s:%d: %s", path, line, why);
+	/* A file that does not parse gives no service at all. */
+	for (size_t k = 0; line == 0 && k < pc.n; k++) {
+		const config_setting_t *root = config_root_setting(&pc.cf[k]);
+
 		for (int i = 0; ld->st != KA_ERR_NOMEM &&
-		     i < config_setting_length(config_root_setting(&cf)); i++)
+		     i < config_setting_length(root); i++)
 			read_top(ld, ly, path,
-				 config_setting_get_elem(config_root_setting(&cf),
-							 (unsigned)i));
-	config_destroy(&cf);
+				 config_setting_get_elem(root, (unsigned)i));
+	}
+	pieces_free(&pc);
 	kai_wipe(buf, strlen(buf));
 	free(buf);
 }
@@ -462,8 +551,7 @@ static void merge(struct loader *ld, struct layer *sys, struct layer *usr)
 				 u->name, s->origin);
 			kai_service_free(u);
 		} else if (s != NULL) {
-			kai_service_free(s);
-			sys->v[at] = u;
+			layer_replace(sys, at, u);
 		} else if (layer_push(sys, u) != KA_OK) {
 			kai_service_free(u);
 			nomem(ld);
@@ -480,32 +568,60 @@ static int shields(const struct ka_service *a, const struct ka_service *b)
 	return a->locked && !a->user && b->user;
 }
 
-/* A scope belongs to one service: two services granting it are both
- * disabled, each message naming the other. */
-static void check_scopes(struct ka_ctx *ctx, struct layer *ly)
+/* Two services grant scope sc: each is disabled unless it is a locked
+ * system stanza shielded from a user stanza. *keep gets the one the scope
+ * stays with, or NULL when both were disabled. */
+static void scope_clash(struct ka_ctx *ctx, struct ka_service *a,
+			struct ka_service *b, const char *sc,
+			struct ka_service **keep)
 {
-	for (size_t i = 0; i < ly->n; i++) {
-		struct ka_service *a = ly->v[i];
+	*keep = NULL;
+	if (!shields(a, b))
+		kai_service_fail(ctx, a, a->file, a->line, "scope '%s' is also "
+				 "granted by service '%s' (%s)", sc, b->name,
+				 b->origin);
+	else
+		*keep = a;
+	if (!shields(b, a))
+		kai_service_fail(ctx, b, b->file, b->line, "scope '%s' is also "
+				 "granted by service '%s' (%s)", sc, a->name,
+				 a->origin);
+	else
+		*keep = b;
+}
 
-		for (size_t j = i + 1; j < ly->n; j++) {
-			struct ka_service *b = ly->v[j];
+/* The indexes of ctx, in one pass over its services: by name, and by
+ * scope. A scope belongs to one service: when two grant it, both are
+ * disabled (each message naming the other) and the scope is kept in
+ * scope_clash with the second, so that a request for it names both. */
+static enum ka_status index_services(struct ka_ctx *ctx)
+{
+	void *old;
 
-			for (size_t k = 0; k < a->scopes.n; k++) {
-				const char *sc = a->scopes.v[k];
+	if (kai_index_init(&ctx->by_name, ctx->nservices) != KA_OK ||
+	    kai_index_init(&ctx->by_scope, ctx->nservices * 2) != KA_OK)
+		return KA_ERR_NOMEM;
+	for (size_t i = 0; i < ctx->nservices; i++) {
+		struct ka_service *s = ctx->services[i], *keep;
 
-				if (!kai_strv_contains(&b->scopes, sc))
-					continue;
-				if (!shields(a, b))
-					kai_service_fail(ctx, a, a->file, a->line,
-							 "scope '%s' is also granted by service '%s' (%s)",
-							 sc, b->name, b->origin);
-				if (!shields(b, a))
-					kai_service_fail(ctx, b, b->file, b->line,
-							 "scope '%s' is also granted by service '%s' (%s)",
-							 sc, a->name, a->origin);
-			}
+		if (kai_index_put(&ctx->by_name, s->name, s, &old) != KA_OK)
+			return KA_ERR_NOMEM;
+		for (size_t k = 0; k < s->scopes.n; k++) {
+			const char *sc = s->scopes.v[k];
+
+			if (kai_index_put(&ctx->by_scope, sc, s, &old) != KA_OK)
+				return KA_ERR_NOMEM;
+			if (old == NULL)
+				continue;
+			scope_clash(ctx, old, s, sc, &keep);
+			if (keep != NULL)
+				kai_index_set(&ctx->by_scope, sc, keep);
+			else if (kai_index_put(&ctx->scope_clash, sc, s, &old) !=
+				 KA_OK)
+				return KA_ERR_NOMEM;
 		}
 	}
+	return KA_OK;
 }
 
 /* Merge, check scopes, and hand the services over to ctx. */
@@ -517,8 +633,6 @@ static enum ka_status finish(struct loader *ld, struct layer *sys,
 
 	if (ld->st != KA_ERR_NOMEM)
 		merge(ld, sys, usr);
-	if (ld->st != KA_ERR_NOMEM)
-		check_scopes(ctx, sys);
 	if (ld->st != KA_ERR_NOMEM && sys->n > 0) {
 		v = realloc(ctx->services,
 			    (ctx->nservices + sys->n) * sizeof(*v));
@@ -531,6 +645,8 @@ static enum ka_status finish(struct loader *ld, struct layer *sys,
 			sys->n = 0;
 		}
 	}
+	if (ld->st != KA_ERR_NOMEM && index_services(ctx) != KA_OK)
+		nomem(ld);
 	layer_clear(sys);
 	layer_clear(usr);
 	return ld->st;

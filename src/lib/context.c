@@ -81,6 +81,9 @@ KAI_API void ka_ctx_free(struct ka_ctx *ctx)
 	for (size_t i = 0; i < ctx->nservices; i++)
 		kai_service_free(ctx->services[i]);
 	free(ctx->services);
+	kai_index_free(&ctx->by_name);
+	kai_index_free(&ctx->by_scope);
+	kai_index_free(&ctx->scope_clash);
 	kai_strv_clear(&ctx->diags);
 	free(ctx->module_dir);
 	free(ctx->audit_file);

@@ -63,6 +63,32 @@ void kai_error_vset(ka_error *err, enum ka_status code, const char *fmt,
 /* Copy src into dst unless dst already holds an error. */
 void kai_error_copy(ka_error *dst, const ka_error *src);
 
+/* ---- hash index (index.c) -------------------------------------------- */
+
+/* Strings to pointers. Keys are borrowed: they must outlive the index
+ * (names and scopes of the services it indexes). */
+struct kai_index_slot {
+	const char *key;	/* NULL: empty */
+	size_t len;
+	uint64_t hash;
+	void *value;
+};
+struct kai_index {
+	struct kai_index_slot *v;
+	size_t cap, n;		/* cap a power of two, n at most cap / 2 */
+};
+/* Room for n keys without growing. */
+enum ka_status kai_index_init(struct kai_index *ix, size_t n);
+void kai_index_free(struct kai_index *ix);
+/* The value of key[0..len), or NULL. */
+void *kai_index_get(const struct kai_index *ix, const char *key, size_t len);
+/* Add key -> value, growing as needed; when key is there already nothing
+ * changes and *old gets its value (else NULL). */
+enum ka_status kai_index_put(struct kai_index *ix, const char *key,
+			     void *value, void **old);
+/* Change the value of a key that is there (nothing when it is not). */
+void kai_index_set(struct kai_index *ix, const char *key, void *value);
+
 /* ---- big-reader lock (brlock.c) ---------------------------------------- */
 
 /* Readers lock one stripe (their thread's), writers all: readers on
@@ -188,6 +214,9 @@ struct ka_service {
 	char *origin;		/* "file:line" */
 	char *error;		/* NULL when usable */
 	char *header;		/* format with exactly one %s */
+	size_t hdr_len;		/* split once (kai_service_header_split): */
+	size_t hdr_name_len;	/* "Name" in "Name: ... %s ..." */
+	size_t hdr_tok_off;	/* where the %s is */
 	struct kai_strv hosts;	/* as written, lowercased */
 	struct kai_hostpat *hostpat;	/* the same, parsed */
 	size_t nhostpat;
@@ -209,7 +238,7 @@ struct ka_service {
 
 #define KAI_MIN_VALID_DEFAULT 60
 #define KAI_HEADER_DEFAULT "Authorization: Bearer %s"
-#define KAI_CONFIG_MAX (1024 * 1024)
+#define KAI_CONFIG_MAX (16 * 1024 * 1024)
 
 /* Read the configuration named by path (a file or a directory), or the
  * default locations when path is NULL, into ctx->services and
@@ -230,6 +259,11 @@ void kai_service_fail(struct ka_ctx *ctx, struct ka_service *s,
 		      const char *file, int line, const char *fmt, ...)
 	KAI_PRINTF(5, 6);
 const struct kai_arg *kai_mctx_arg(const struct ka_mctx *m, const char *name);
+
+/* confsplit.c: where the run of top-level settings that starts at from
+ * and is at least want bytes long ends in buf[0..len) (the byte after a
+ * ';' or ',' outside strings, comments and brackets), or len. */
+size_t kai_conf_cut(const char *buf, size_t len, size_t from, size_t want);
 
 /* stanza.c: one stanza, its values and host patterns. */
 struct config_setting_t;
@@ -276,6 +310,10 @@ extern const struct ka_host kai_host;
 struct ka_ctx {
 	struct ka_service **services;
 	size_t nservices;
+	/* Built when the context opens (config.c): name -> service, scope
+	 * -> the service granting it, scope -> a second service granting it
+	 * too (both are then disabled). */
+	struct kai_index by_name, by_scope, scope_clash;
 	struct kai_strv diags;
 	char *module_dir;
 	unsigned flags;
@@ -428,13 +466,19 @@ const char *kai_header_routing(const char *line);
  * Cookie, or the service's own header name (cred_name, cred_len). */
 int kai_header_credential(const char *line, const char *cred_name,
 			  size_t cred_len);
-/* kai_header_check on every node; with authorized, routing headers are
- * refused too. */
-enum ka_status kai_headers_check(const struct curl_slist *h, int authorized,
-				 ka_error *err);
-/* Append line, then drop every other header of the same name, so on
- * failure the list is unchanged; *node is the new last node. */
+/* kai_header_check on every node, and routing headers refused; the value
+ * of a well-formed node called skip (skip_len bytes, may be 0) is not
+ * scanned: such nodes are dropped for the credential's own line anyway,
+ * so a line the library set on an earlier call is not scanned again. */
+enum ka_status kai_headers_check(const struct curl_slist *h, const char *skip,
+				 size_t skip_len, ka_error *err);
+/* Set line (len bytes, name_len of them the name) in the list in place of
+ * every header of the same name: written over one of them when its
+ * buffer is large enough (no allocation), else appended; the others are
+ * wiped and dropped. On failure the list is unchanged. *node is the node
+ * that holds line. */
 enum ka_status kai_headers_set(struct curl_slist **headers, const char *line,
+			       size_t len, size_t name_len,
 			       struct curl_slist **node);
 
 /* What ka_authorize decided (opaque in kiwiauth.h). */
@@ -479,6 +523,8 @@ enum ka_status kai_authorize_origin(struct ka_ctx *ctx, struct ka_service *s,
 /* The credential header's name in s's `header` format. */
 void kai_service_header_name(const struct ka_service *s, const char **name,
 			     size_t *len);
+/* Split s->header (checked: exactly one %s) into its parts, once. */
+void kai_service_header_split(struct ka_service *s);
 
 #define KAI_HOST_MAX 256	/* a DNS name (253) or "[IPv6]", plus NUL */
 

@@ -73,21 +73,23 @@ static int scan(const char *s, size_t *len, unsigned char lo,
 	uint64_t w;
 	int found = 0;
 
-	for (;;) {
-		if (((uintptr_t)p & 7) == 0) {
-			w = *(const word_t *)(const void *)p;
-			/* < lo (lo <= 0x80) also catches the NUL. */
-			if ((((w - ONES * lo) & ~w & HIGHS) |
-			     HAS_ZERO(w ^ (ONES * 0x7f)) | HAS_ZERO(w ^ x)) == 0) {
-				p += 8;
-				continue;
-			}
-		}
+	/* Bytes up to the first aligned word, words while none of their
+	 * bytes is special, then bytes to the end. */
+	for (; ((uintptr_t)p & 7) != 0; p++) {
 		if (*p == '\0')
-			break;
+			goto out;
 		found |= bad_byte((unsigned char)*p, lo, extra);
-		p++;
 	}
+	for (;; p += 8) {
+		w = *(const word_t *)(const void *)p;
+		/* < lo (lo <= 0x80) also catches the NUL. */
+		if ((((w - ONES * lo) & ~w & HIGHS) |
+		     HAS_ZERO(w ^ (ONES * 0x7f)) | HAS_ZERO(w ^ x)) != 0)
+			break;
+	}
+	for (; *p != '\0'; p++)
+		found |= bad_byte((unsigned char)*p, lo, extra);
+out:
 	if (len != NULL)
 		*len = (size_t)(p - s);
 	return found;
@@ -303,13 +305,44 @@ out:
 /* The origin depends only on "scheme://authority", so each thread keeps
  * the last one it parsed: an executor calling the same API again skips
  * libcurl's parser (~1 us). The whole URL is still checked for control
- * bytes, and ka_curl_apply parses it in full before it is used. */
+ * bytes, unless it is the very URL checked last (then the same bytes give
+ * the same answer, and one memcmp replaces the scan). */
+#define MEMO_URL_MAX 512
 struct origin_memo {
 	size_t len;		/* 0: empty */
 	char key[KAI_HOST_MAX + 32];
 	struct kai_origin o;
+	size_t url_len;		/* 0: none */
+	char url[MEMO_URL_MAX];	/* the last URL that passed, whole */
 };
 static __thread struct origin_memo memo;
+
+/* 1 if url is the last URL this thread accepted, byte for byte. */
+static int memo_url(const char *url, struct kai_origin *out)
+{
+	size_t n = memo.url_len;
+
+	if (n == 0 || strncmp(url, memo.url, n) != 0 || url[n] != '\0')
+		return 0;
+	*out = memo.o;
+	return 1;
+}
+
+static void memo_keep(const char *url, size_t klen, const struct kai_origin *o)
+{
+	size_t n = strlen(url);
+
+	if (klen >= sizeof(memo.key))
+		return;
+	memcpy(memo.key, url, klen);
+	memo.len = klen;
+	memo.o = *o;
+	memo.url_len = 0;
+	if (n < sizeof(memo.url)) {
+		memcpy(memo.url, url, n);
+		memo.url_len = n;
+	}
+}
 
 enum ka_status kai_origin_parse(const char *url, struct kai_origin *out,
 				char **canon, ka_error *err)
@@ -321,19 +354,24 @@ enum ka_status kai_origin_parse(const char *url, struct kai_origin *out,
 	char *c = NULL;
 	enum ka_status st;
 
-	memset(out, 0, sizeof(*out));
 	if (canon != NULL)
 		*canon = NULL;
 	if (url == NULL) {
 		kai_error_set(err, KA_ERR_INVALID, "no URL given");
+		memset(out, 0, sizeof(*out));
 		return KA_ERR_INVALID;
 	}
-	if ((st = raw_check(url, &raw, &rawlen, &klen, err)) != KA_OK)
-		return st;
-	if (canon == NULL && memo.len == klen && memcmp(memo.key, url, klen) == 0) {
+	if (canon == NULL && memo_url(url, out))
+		return KA_OK;
+	if ((st = raw_check(url, &raw, &rawlen, &klen, err)) == KA_OK &&
+	    canon == NULL && memo.len == klen && memcmp(memo.key, url, klen) == 0) {
 		*out = memo.o;
+		memo_keep(url, klen, out);
 		return KA_OK;
 	}
+	memset(out, 0, sizeof(*out));
+	if (st != KA_OK)
+		return st;
 	memset(&o, 0, sizeof(o));
 	if ((u = curl_url()) == NULL) {
 		kai_error_set(err, KA_ERR_NOMEM, "out of memory");
@@ -355,11 +393,7 @@ enum ka_status kai_origin_parse(const char *url, struct kai_origin *out,
 		*canon = c;
 	}
 	*out = o;
-	if (klen < sizeof(memo.key)) {
-		memcpy(memo.key, url, klen);
-		memo.len = klen;
-		memo.o = o;
-	}
+	memo_keep(url, klen, &o);
 out:
 	curl_url_cleanup(u);
 	return st;
@@ -385,10 +419,11 @@ void kai_origin_format(const struct kai_origin *o, char *buf, size_t n)
 static int pattern_match(const struct kai_origin *o, size_t n,
 			 const struct kai_hostpat *p)
 {
-	if (strcmp(o->scheme, p->scheme) != 0)
+	/* Both schemes are "https" or "http" (NUL-padded to 8 bytes). */
+	if (memcmp(o->scheme, p->scheme, sizeof(o->scheme)) != 0)
 		return 0;
 	/* http only ever for loopback, whatever a pattern says. */
-	if (strcmp(o->scheme, "https") != 0 && !o->loopback)
+	if (o->scheme[4] != 's' && !o->loopback)
 		return 0;
 	if (p->port != 0 && p->port != o->port)
 		return 0;

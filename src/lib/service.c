@@ -19,10 +19,9 @@ KAI_API const struct ka_service *ka_service_at(const struct ka_ctx *ctx,
 KAI_API const struct ka_service *ka_service_find(const struct ka_ctx *ctx,
 						 const char *name)
 {
-	for (size_t i = 0; name != NULL && i < ctx->nservices; i++)
-		if (strcmp(ctx->services[i]->name, name) == 0)
-			return ctx->services[i];
-	return NULL;
+	if (name == NULL)
+		return NULL;
+	return kai_index_get(&ctx->by_name, name, strlen(name));
 }
 
 struct ka_service *kai_service_lookup(struct ka_ctx *ctx, const char *name)

@@ -248,25 +248,22 @@ void kai_hostpat_clear(struct kai_hostpat *p)
 
 /* ---- other values ------------------------------------------------------- */
 
-/* RFC 9110 token characters of a header name. */
-static int is_tchar(char c)
-{
-	return is_alnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 /* Check a header template; NULL if fine. The value is never echoed: a
  * person may have pasted a literal token into it. */
 static const char *header_problem(const char *v)
 {
 	const char *colon = strchr(v, ':'), *pct;
+	size_t n = kai_header_name_len(v);
 
 	if (kai_has_ctl(v))
 		return "must not contain control characters (CR, LF, tab, ...)";
 	if (colon == NULL || colon == v)
 		return "must look like \"Name: value %s\"";
-	for (const char *p = v; p < colon; p++)
-		if (!is_tchar(*p) || *p == '%')
-			return "must look like \"Name: value %s\" (bad header name)";
+	if (v + n != colon || memchr(v, '%', n) != NULL)
+		return "must look like \"Name: value %s\" (bad header name)";
+	if (kai_header_routing(v) != NULL)
+		return "must not name a header that decides where or how a "
+		       "request goes (Host, Content-Length, ...)";
 	pct = strchr(colon, '%');
 	if (pct == NULL || pct[1] != 's' || strchr(pct + 1, '%') != NULL)
 		return "must contain exactly one %s (where the token goes) and "
@@ -657,6 +654,7 @@ enum ka_status kai_stanza_read(struct ka_ctx *ctx, struct ka_service *s,
 			      "locked)",
 			      config_setting_name(c));
 	}
+	kai_service_header_split(s);
 	if (!st.have_hosts)
 		sfail(&st, g, "service '%s' has no 'hosts': list the origins that "
 		      "may receive its token", s->name);
