@@ -22,31 +22,33 @@
 enum ka_status kai_resource_canon(const char *url, char *out, size_t n,
 				  ka_error *err)
 {
+	char origin[KAI_HOST_MAX + 32], *canon = NULL;
+	const char *path;
 	struct kai_origin o;
-	char *canon = NULL;
-	size_t len;
+	size_t plen;
 	enum ka_status st;
 
 	out[0] = '\0';
-	if ((st = kai_origin_parse(url, &o, &canon, err)) != KA_OK)
-		return st;
-	len = strlen(canon);
 	if (strpbrk(url, "?#") != NULL) {
 		kai_error_set(err, KA_ERR_INVALID, "a resource URL must not have "
 			      "a query or a fragment: give the MCP server's URL "
 			      "alone");
-		st = KA_ERR_INVALID;
-	} else if (len >= n) {
+		return KA_ERR_INVALID;
+	}
+	if ((st = kai_origin_parse(url, &o, &canon, err)) != KA_OK)
+		return st;
+	/* Lowercase scheme and host, no default port (kai_origin), and
+	 * libcurl's path; "https://h/" is "https://h", as MCP writes it. */
+	kai_origin_format(&o, origin, sizeof(origin));
+	path = strstr(canon, "://") + 3;
+	path += strcspn(path, "/");
+	plen = strcmp(path, "/") == 0 ? 0 : strlen(path);
+	if (strlen(origin) + plen >= n) {
 		kai_error_set(err, KA_ERR_INVALID, "the resource URL is longer "
 			      "than %zu bytes", n - 1);
 		st = KA_ERR_INVALID;
 	} else {
-		/* "https://h/" is "https://h": MCP's form has no slash. */
-		if (len > 0 && canon[len - 1] == '/' &&
-		    strchr(strstr(canon, "://") + 3, '/') == canon + len - 1)
-			len--;
-		memcpy(out, canon, len);
-		out[len] = '\0';
+		snprintf(out, n, "%s%.*s", origin, (int)plen, path);
 	}
 	free(canon);
 	return st;

@@ -32,6 +32,7 @@ int kai_state_dir(char *buf, size_t n)
 int kai_make_dirs(const char *path)
 {
 	char buf[PATH_MAX];
+	struct stat sb;
 
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
 		errno = ENAMETOOLONG;
@@ -48,8 +49,15 @@ int kai_make_dirs(const char *path)
 			return -1;
 		*p = c;
 		if (c == '\0')
-			return 0;
+			break;
 	}
+	if (stat(buf, &sb) != 0)
+		return -1;
+	if (!S_ISDIR(sb.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
 }
 
 static int write_all(int fd, const char *buf, size_t len)

@@ -84,7 +84,7 @@ function listen(app) {
 async function start(name, build) {
   const app = express();
   app.use((req, res, next) => {
-    res.on('finish', () => record(`mcp ${name} ${req.method} ${req.path} ${res.statusCode}`));
+    res.on('finish', () => record(`mcp ${name} ${req.method} ${req.originalUrl.split('?')[0]} ${res.statusCode}`));
     next();
   });
   const srv = await listen(app);
