@@ -485,6 +485,17 @@ struct ka_host {
 					 struct ka_record **out,
 					 struct ka_oauth_error *oerr,
 					 ka_error *err);
+	/* Write buf as name in the open directory dirfd (dir names it in
+	 * messages) through a temporary file of mode 0600 that is fsynced
+	 * and renamed over name (KA_WRITE_NOREPLACE: linked, never over an
+	 * existing name), then fsync the directory. On failure name is as
+	 * it was and no temporary file is left; KA_ERR_IO says which step
+	 * failed. */
+#define KA_WRITE_NOREPLACE 0x1u
+	enum ka_status (*write_file_at)(int dirfd, const char *dir,
+					const char *name, const char *buf,
+					size_t len, unsigned flags,
+					ka_error *err);
 };
 
 struct ka_module {

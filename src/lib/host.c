@@ -256,4 +256,5 @@ const struct ka_host kai_host = {
 	.oauth_client_find = kai_oauth_client_find,
 	.oauth_client_clear = kai_oauth_client_clear,
 	.oauth_code_iss = kai_oauth_code_iss,
+	.write_file_at = kai_write_atomic_at,
 };

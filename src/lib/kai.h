@@ -482,10 +482,14 @@ int kai_make_dirs(const char *path);
  * fsynced and then renamed over name (KAI_WRITE_NOREPLACE: linked, so an
  * existing name is never replaced), then fsync the directory. On failure
  * name is as it was and no temporary file is left. */
-#define KAI_WRITE_NOREPLACE 0x1u
+#define KAI_WRITE_NOREPLACE KA_WRITE_NOREPLACE
 enum ka_status kai_write_atomic(const char *dir, const char *name,
 				const char *buf, size_t len, unsigned flags,
 				ka_error *err);
+/* The same in the open directory dirfd; dir names it in messages. */
+enum ka_status kai_write_atomic_at(int dirfd, const char *dir,
+				   const char *name, const char *buf,
+				   size_t len, unsigned flags, ka_error *err);
 
 /* ---- MCP authorization: challenges, metadata, clients (challenge.c,
  * discover.c, resource.c, clients.c) ----------------------------------- */

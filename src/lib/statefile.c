@@ -130,14 +130,27 @@ enum ka_status kai_write_atomic(const char *dir, const char *name,
 				const char *buf, size_t len, unsigned flags,
 				ka_error *err)
 {
-	const char *what = "open the directory of";
-	char tmp[NAME_MAX + 1];
-	int dirfd, fd = -1, e;
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	enum ka_status st;
 
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dirfd < 0)
-		goto fail;
-	what = "create a temporary file for";
+	if (dirfd < 0) {
+		kai_error_set(err, KA_ERR_IO, "cannot open the directory %s: %s",
+			      dir, strerror(errno));
+		return KA_ERR_IO;
+	}
+	st = kai_write_atomic_at(dirfd, dir, name, buf, len, flags, err);
+	close(dirfd);
+	return st;
+}
+
+enum ka_status kai_write_atomic_at(int dirfd, const char *dir,
+				   const char *name, const char *buf,
+				   size_t len, unsigned flags, ka_error *err)
+{
+	const char *what = "create a temporary file for";
+	char tmp[NAME_MAX + 1];
+	int fd, e;
+
 	if ((fd = create_temp(dirfd, name, tmp, sizeof(tmp))) < 0)
 		goto fail;
 	if (commit(dirfd, fd, tmp, name, buf, len, flags, &what) != 0) {
@@ -149,12 +162,9 @@ enum ka_status kai_write_atomic(const char *dir, const char *name,
 	what = "sync the directory of";
 	if (fsync(dirfd) != 0)
 		goto fail;
-	close(dirfd);
 	return KA_OK;
 fail:
 	e = errno;
-	if (dirfd >= 0)
-		close(dirfd);
 	if (e == EEXIST && (flags & KAI_WRITE_NOREPLACE)) {
 		kai_error_set(err, KA_ERR_IO, "%s/%s already exists: it was "
 			      "left as it is", dir, name);
