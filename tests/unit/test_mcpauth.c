@@ -5,6 +5,7 @@
  * private files they are stored in (statefile.c). */
 #include "config.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,6 +356,90 @@ static void test_registration(void **state)
 	}
 }
 
+/* ---- client identities: the order and the store -------------------------- */
+
+/* chmod every file of dir to mode; asserts there was one. */
+static void chmod_entries(const char *dir, mode_t mode)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		char *p;
+
+		if (de->d_name[0] == '.')
+			continue;
+		p = tu_path(dir, de->d_name);
+		assert_int_equal(chmod(p, mode), 0);
+		free(p);
+		n++;
+	}
+	closedir(d);
+	assert_int_equal(n, 1);
+}
+
+static void test_client_order_and_store(void **state)
+{
+	char *dir = tu_sandbox(), *path, issuer[KA_URL_MAX];
+	struct ka_resource_metadata rm;
+	struct ka_oauth_client c;
+	struct stat sb;
+	ka_error err;
+
+	(void)state;
+	memset(&rm, 0, sizeof(rm));
+	snprintf(rm.resource, sizeof(rm.resource), "https://mcp.example.com/mcp");
+	snprintf(rm.as.issuer, sizeof(rm.as.issuer), "https://as.example");
+	rm.as.flags = KA_META_S256;
+	/* No document support, no registration endpoint: a person must
+	 * register a client (and the document URL is not used). */
+	ka_error_clear(&err);
+	assert_int_equal(kai_oauth_client(NULL, &rm, "https://app.example/c.json",
+					  NULL, &c, &err), KA_ERR_CONFIG);
+	assert_true(tu_contains(err.text, "set client_id"));
+	/* A client ID metadata document where the server supports them:
+	 * no request at all, and stored for the next time. */
+	rm.as.flags |= KA_META_CLIENT_ID_DOC;
+	ka_error_clear(&err);
+	assert_int_equal(kai_oauth_client(NULL, &rm, "https://app.example/c.json",
+					  NULL, &c, &err), KA_OK);
+	assert_string_equal(c.client_id, "https://app.example/c.json");
+	assert_string_equal(c.how, "metadata-document");
+	kai_oauth_client_clear(&c);
+	/* Reused: stored per (issuer, resource), mode 0600. */
+	rm.as.flags &= ~KA_META_CLIENT_ID_DOC;
+	assert_int_equal(kai_oauth_client(NULL, &rm, NULL, NULL, &c, &err), KA_OK);
+	assert_string_equal(c.client_id, "https://app.example/c.json");
+	kai_oauth_client_clear(&c);
+	assert_int_equal(kai_oauth_client_find(NULL, rm.resource, issuer, &c), KA_OK);
+	assert_string_equal(issuer, "https://as.example");
+	kai_oauth_client_clear(&c);
+	/* Keyed by issuer: another authorization server has none. */
+	snprintf(rm.as.issuer, sizeof(rm.as.issuer), "https://other.example");
+	ka_error_clear(&err);
+	assert_int_equal(kai_oauth_client(NULL, &rm, NULL, NULL, &c, &err),
+			 KA_ERR_CONFIG);
+	snprintf(rm.as.issuer, sizeof(rm.as.issuer), "https://as.example");
+	/* A store file others can read is refused, not used. */
+	path = tu_path(dir, "state/kiwi-auth/clients");
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0700);
+	chmod_entries(path, 0644);
+	free(path);
+	ka_error_clear(&err);
+	assert_int_equal(kai_oauth_client(NULL, &rm, NULL, NULL, &c, &err),
+			 KA_ERR_PERMISSION);
+	assert_true(tu_contains(err.text, "chmod 600"));
+	/* Dropped (after invalid_client): nothing is found any more. */
+	assert_int_equal(kai_oauth_client_store(NULL, rm.as.issuer, rm.resource,
+						NULL, &err), KA_OK);
+	assert_int_equal(kai_oauth_client_find(NULL, rm.resource, issuer, &c),
+			 KA_ERR_NOT_FOUND);
+	tu_sandbox_free(NULL, dir);
+}
+
 /* ---- step-up -------------------------------------------------------------- */
 
 #define WRITE_403 "Bearer error=\"insufficient_scope\", error_description=" \
@@ -452,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_resource_canon),
 		cmocka_unit_test(test_resource_metadata),
 		cmocka_unit_test(test_registration),
+		cmocka_unit_test(test_client_order_and_store),
 		cmocka_unit_test(test_step_up),
 		cmocka_unit_test(test_write_atomic),
 	};
