@@ -64,12 +64,14 @@ static const struct cli_cmd commands[] = {
 	  "within min_valid); the rotated refresh token is stored first" },
 	{ "request", cmd_request, "[--scope S] [--service S] [--chain FILE] "
 	  "[--account A]\n         [-X METHOD] [-H 'Name: value']... "
-	  "[-d DATA|@FILE] URL",
-	  "perform one HTTP request as an executor would: the token goes\n"
-	  "into the service's header only if the URL's origin is allowed;\n"
-	  "redirects to another origin go without it. Prints the body\n"
-	  "(--json: status, headers, body, metadata). Exits 6 when the\n"
-	  "origin or scope is denied, 7 on an HTTP error status" },
+	  "[-d DATA|@FILE] [--timeout S] URL",
+	  "perform one HTTP request as an executor would (ka_perform): the\n"
+	  "token goes into the service's header only if the URL's origin is\n"
+	  "allowed; redirects to another origin go without it. Prints the\n"
+	  "body (--json: status, headers, body, metadata). --timeout: the\n"
+	  "deadline for the whole exchange (default: the service's timeout,\n"
+	  "else 30 s). Exits 6 when the origin or scope is denied, 7 on an\n"
+	  "HTTP error status" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

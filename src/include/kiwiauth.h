@@ -277,15 +277,23 @@ struct ka_request {
 	const char *tool;	/* tool name for the audit trail, or NULL */
 };
 
-/* What ka_authorize decided. service is borrowed from the context. */
-struct ka_auth_info {
-	const char *service;	/* the service used, or NULL */
-	int injected;		/* 1 if a credential header was set */
-	/* Private, for ka_redact(): where the credential sits in the header
-	 * list. Valid while that list lives. */
-	const char *priv_cred;
-	size_t priv_cred_len;
-};
+/* What ka_authorize decided, for the executor's metadata. Opaque: nothing
+ * in it reaches the token. Make one with ka_auth_info_new (it may be
+ * reused for call after call), free it with ka_auth_info_free. */
+struct ka_auth_info;
+
+enum ka_status ka_auth_info_new(struct ka_auth_info **out);
+void ka_auth_info_free(struct ka_auth_info *info);	/* NULL: no-op */
+/* Borrowed from info (the service name from the context). NULL when the
+ * last call authorized nothing. */
+const char *ka_auth_info_service(const struct ka_auth_info *info);
+const char *ka_auth_info_account(const struct ka_auth_info *info);
+const char *ka_auth_info_scope(const struct ka_auth_info *info);
+/* 1 if a credential header was set. */
+int ka_auth_info_injected(const struct ka_auth_info *info);
+/* When the credential that was set expires (UTC seconds; 0: never, or
+ * nothing injected). */
+int64_t ka_auth_info_expires_at(const struct ka_auth_info *info);
 
 /* Authorize one request and set its credential header.
  *
@@ -299,11 +307,17 @@ struct ka_auth_info {
  * formatted with the token and appended to *headers, and every header of
  * the same name the tool supplied is removed (wiped, then freed).
  *
+ * The tool's headers must be well formed ("Name: value", a token for a
+ * name, no control byte in the value) and may not change where the
+ * request goes (Host, Forwarded, X-Forwarded-Host, Content-Length,
+ * Transfer-Encoding, ... are refused with KA_ERR_INVALID).
+ *
  * *headers stays owned by the caller (it may be NULL at entry: a list is
  * created); free it with ka_headers_free(). On failure *headers is left as
  * it was and err says why in words a person can act on; err->auth_required
  * is set when someone must sign in. No message ever holds a token. info
- * may be NULL. Each decision goes to the audit trail when one is set. */
+ * (may be NULL) is filled in either way. Each decision goes to the audit
+ * trail when one is set. */
 enum ka_status ka_authorize(struct ka_ctx *ctx, const struct ka_request *req,
 			    struct curl_slist **headers,
 			    struct ka_auth_info *info, ka_error *err);
@@ -332,6 +346,84 @@ void ka_headers_free(struct curl_slist *headers);
  * method and body are left to the caller. */
 enum ka_status ka_curl_apply(CURL *curl, const struct ka_request *req,
 			     struct curl_slist *headers, ka_error *err);
+
+/* ==== performing a request =============================================== *
+ *
+ * The main entry for executors: the library authorizes the request, sends
+ * it with libcurl, follows redirects itself, masks any echo of the
+ * credential, and hands back the answer. The token never enters the
+ * caller's memory. */
+
+/* One request of one tool. All pointers are borrowed for the call. */
+struct ka_perform_request {
+	/* primitive (NULL: "http_client"; nothing else is sent), method
+	 * (NULL: GET, or POST with a body), url, scope, service, account and
+	 * tool as for ka_authorize. */
+	struct ka_request req;
+	/* The tool's chain (ka_tool_scope_new), or NULL: its scope, service
+	 * and tool name stand in for those of req left NULL. */
+	const struct ka_tool_scope *chain;
+	/* The tool's own headers, "Name: value", NULL-terminated, or NULL.
+	 * Checked as ka_authorize checks them; on a redirect to another
+	 * origin those that carry credentials (Authorization,
+	 * Proxy-Authorization, Cookie, the service's header) are dropped. */
+	const char *const *headers;
+	const void *body;	/* or NULL */
+	size_t body_len;
+	/* Limits; 0 takes the default. */
+	size_t max_response;	/* body bytes: 16 MiB */
+	long connect_timeout_ms;	/* each connection: 10 s */
+	/* The whole exchange, redirects included: the service's `timeout`,
+	 * else 30 s. A server that trickles its answer cannot hold the
+	 * caller longer. */
+	long timeout_ms;
+	int max_redirects;	/* 10; negative: never follow */
+};
+
+/* The answer. */
+struct ka_response;
+
+/* Authorize and send preq's request, following redirects (301, 302, 303,
+ * 307, 308; the method rewritten as browsers and curl do it) up to
+ * max_redirects. Every hop's origin is checked: the credential goes only
+ * to origins the service allows (http only to loopback hosts), never in a
+ * redirect whose URL holds it, and the tool's credential-bearing headers
+ * only to the first origin. A public tool (no scope, no service) is sent
+ * as it is and never touches the broker.
+ *
+ * On KA_OK *out is the final answer, whatever its HTTP status, owned by
+ * the caller: free it with ka_response_free(). Otherwise *out is NULL and
+ * err says why: the authorization's errors as for ka_authorize (with
+ * err->auth_required), KA_ERR_NETWORK, KA_ERR_TIMEOUT (the deadline),
+ * KA_ERR_PROTOCOL (too many redirects, an answer over max_response). */
+enum ka_status ka_perform(struct ka_ctx *ctx,
+			  const struct ka_perform_request *preq,
+			  struct ka_response **out, ka_error *err);
+void ka_response_free(struct ka_response *r);	/* NULL: no-op */
+
+/* The final hop's HTTP status. */
+long ka_response_status(const struct ka_response *r);
+/* The body, NUL-terminated (the NUL not counted in *len; len may be
+ * NULL), with every echo of the credential masked with '*'. Borrowed. */
+const char *ka_response_body(const struct ka_response *r, size_t *len);
+/* The final hop's headers in the order received, masked as the body.
+ * Names as the server sent them; values without surrounding blanks. */
+size_t ka_response_header_count(const struct ka_response *r);
+const char *ka_response_header_name(const struct ka_response *r, size_t i);
+const char *ka_response_header_value(const struct ka_response *r, size_t i);
+/* The value of the first header called name (any case), or NULL. */
+const char *ka_response_header(const struct ka_response *r, const char *name);
+/* The URL of the final hop, and the number of redirects followed. */
+const char *ka_response_url(const struct ka_response *r);
+unsigned ka_response_redirects(const struct ka_response *r);
+/* What the executor copies into its result metadata: the service,
+ * account and scope used (NULL for a public tool), whether a credential
+ * was sent (on the first hop), and how many echoes of it were masked. */
+const char *ka_response_service(const struct ka_response *r);
+const char *ka_response_account(const struct ka_response *r);
+const char *ka_response_scope(const struct ka_response *r);
+int ka_response_injected(const struct ka_response *r);
+size_t ka_response_masked(const struct ka_response *r);
 
 /* ==== sign-in and refresh ============================================== *
  *

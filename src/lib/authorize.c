@@ -1,9 +1,10 @@
-/* authorize.c: the executor API: pick the service, bind the URL's origin, check the token, inject the header. */
+/* authorize.c: the executor API: pick the service, bind the URL's origin,
+ * check the token, inject the header; what an executor may know of it. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -11,26 +12,22 @@
 
 /* Headers up to this size are built on the stack (wiped after use). */
 #define HEADER_STACK 4096
-#define WORD_MAX 256
 
-/* State of one ka_authorize call. */
+/* State of one authorization. */
 struct authz {
 	const struct ka_request *req;
-	const struct ka_service *svc;
-	struct kai_origin origin;
-	int have_origin;
-	char origin_text[KAI_HOST_MAX + 24];	/* formatted when needed */
 	/* The header line, built while the record is borrowed. */
 	char stack[HEADER_STACK];
 	char *heap;		/* secure memory when the line is longer */
 	char *line;		/* stack or heap */
 	size_t len;
 	size_t tok_off, tok_len;
+	int64_t expires_at;
 };
 
 /* ---- checks of the request ---------------------------------------------- */
 
-/* Printable ASCII without spaces, 1 to WORD_MAX bytes. */
+/* Printable ASCII without spaces, 1 to KAI_WORD_MAX bytes. */
 static int word_ok(const char *s)
 {
 	size_t n = 0;
@@ -38,23 +35,27 @@ static int word_ok(const char *s)
 	for (; s[n] != '\0'; n++)
 		if ((unsigned char)s[n] <= 0x20 || (unsigned char)s[n] >= 0x7f)
 			return 0;
-	return n > 0 && n <= WORD_MAX;
+	return n > 0 && n <= KAI_WORD_MAX;
 }
 
-static enum ka_status check_request(const struct ka_request *req,
-				    struct curl_slist *headers, ka_error *err)
+enum ka_status kai_request_check(const struct ka_request *req, ka_error *err)
 {
-	size_t i = 0;
-
 	if (req->scope != NULL && !word_ok(req->scope)) {
 		kai_error_set(err, KA_ERR_INVALID, "the required scope must be "
 			      "1 to %d printable characters without spaces",
-			      WORD_MAX);
+			      KAI_WORD_MAX);
 		return KA_ERR_INVALID;
 	}
 	if (req->service != NULL && !kai_is_identifier(req->service)) {
 		kai_error_set(err, KA_ERR_INVALID, "a service name is letters, "
 			      "digits, '-' and '_', starting with a letter");
+		return KA_ERR_INVALID;
+	}
+	if (req->account != NULL &&
+	    (req->account[0] == '\0' || kai_has_ctl(req->account) ||
+	     strlen(req->account) > KAI_WORD_MAX)) {
+		kai_error_set(err, KA_ERR_INVALID, "account names must be 1 to "
+			      "%d printable bytes", KAI_WORD_MAX);
 		return KA_ERR_INVALID;
 	}
 	if ((req->method != NULL && !word_ok(req->method)) ||
@@ -63,47 +64,22 @@ static enum ka_status check_request(const struct ka_request *req,
 			      "must be printable");
 		return KA_ERR_INVALID;
 	}
-	for (const struct curl_slist *h = headers; h != NULL; h = h->next, i++) {
-		if (h->data == NULL || kai_ctl_scan(h->data, NULL)) {
-			kai_error_set(err, KA_ERR_INVALID, "refusing the tool's "
-				      "headers: header %zu holds a control "
-				      "character (CR, LF, ...)", i + 1);
-			return KA_ERR_INVALID;
-		}
-	}
 	return KA_OK;
 }
 
 /* ---- which service ------------------------------------------------------ */
 
-static enum ka_status usable_service(const struct ka_service *s,
-				     const char *name, ka_error *err)
+enum ka_status kai_pick_service(struct ka_ctx *ctx,
+				const struct ka_request *req,
+				struct ka_service **out, ka_error *err)
 {
-	if (s == NULL) {
-		kai_error_set(err, KA_ERR_NO_SERVICE, "no service '%s' in the "
-			      "configuration; run 'kiwi-auth services' to list "
-			      "them", name);
-		return KA_ERR_NO_SERVICE;
-	}
-	if (s->error != NULL) {
-		kai_error_set(err, KA_ERR_CONFIG, "service '%s' is disabled by a "
-			      "configuration error: %s", s->name, s->error);
-		return KA_ERR_CONFIG;
-	}
-	return KA_OK;
-}
-
-static enum ka_status pick_service(const struct ka_ctx *ctx,
-				   const struct ka_request *req,
-				   const struct ka_service **out, ka_error *err)
-{
-	const struct ka_service *s = NULL, *other = NULL;
+	struct ka_service *s = NULL, *other = NULL;
+	const char *acct = req->account;
 	enum ka_status st;
 
 	*out = NULL;
 	if (req->service != NULL) {
-		s = ka_service_find(ctx, req->service);
-		if ((st = usable_service(s, req->service, err)) != KA_OK)
+		if ((st = kai_resolve(ctx, req->service, &acct, &s, err)) != KA_OK)
 			return st;
 		if (req->scope != NULL && s->scopes.n > 0 &&
 		    !kai_strv_contains(&s->scopes, req->scope)) {
@@ -136,13 +112,20 @@ static enum ka_status pick_service(const struct ka_ctx *ctx,
 			      "(auth_service)", req->scope, s->name, other->name);
 		return KA_ERR_CONFIG;
 	}
-	if ((st = usable_service(s, s->name, err)) != KA_OK)
+	if ((st = kai_service_check(s, err)) != KA_OK)
 		return st;
 	*out = s;
 	return KA_OK;
 }
 
 /* ---- the header --------------------------------------------------------- */
+
+void kai_service_header_name(const struct ka_service *s, const char **name,
+			     size_t *len)
+{
+	*name = ka_service_header(s);
+	*len = kai_header_name_len(*name);
+}
 
 /* Runs with the record borrowed (under the cache's read lock on a hit):
  * no allocation unless the header is longer than HEADER_STACK. */
@@ -181,6 +164,7 @@ static enum ka_status build_header(const struct ka_service *s,
 	memcpy(a->line + a->tok_off, tok, tlen);
 	memcpy(a->line + a->tok_off + tlen, pct + 2, flen - a->tok_off - 2 + 1);
 	a->len = need - 1;
+	a->expires_at = r->expires_at;
 	return KA_OK;
 }
 
@@ -193,119 +177,113 @@ static void wipe_line(struct authz *a)
 	a->len = 0;
 }
 
-/* Length of the header name in "Name: value", without trailing blanks. */
-static size_t name_len(const char *line)
+/* ---- one authorization -------------------------------------------------- */
+
+static void audit(const struct ka_ctx *ctx, const struct ka_service *s,
+		  const struct ka_request *req, const struct kai_origin *o,
+		  const struct authz *a, enum ka_status st)
 {
-	size_t n = strcspn(line, ":");
-
-	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
-		n--;
-	return n;
-}
-
-/* libcurl reads "Name: v", "Name;" (empty) and "Name:" (remove). */
-static int same_name(const char *h, const char *name, size_t n)
-{
-	while (*h == ' ' || *h == '\t')
-		h++;
-	if (strncasecmp(h, name, n) != 0)
-		return 0;
-	h += n;
-	while (*h == ' ' || *h == '\t')
-		h++;
-	return *h == ':' || *h == ';' || *h == '\0';
-}
-
-static void node_free(struct curl_slist *e)
-{
-	if (e->data != NULL)
-		kai_wipe(e->data, strlen(e->data));
-	e->next = NULL;
-	curl_slist_free_all(e);
-}
-
-/* Append line, then drop every other header of the same name, so on
- * failure the list is unchanged. */
-static enum ka_status set_header(struct curl_slist **headers, const char *line)
-{
-	struct curl_slist *l = curl_slist_append(*headers, line), **pp, *e;
-	size_t n = name_len(line);
-
-	if (l == NULL)
-		return KA_ERR_NOMEM;
-	*headers = l;
-	for (pp = headers; (e = *pp) != NULL;) {
-		if (e->next != NULL && same_name(e->data, line, n)) {
-			*pp = e->next;
-			node_free(e);
-		} else {
-			pp = &e->next;
-		}
-	}
-	return KA_OK;
-}
-
-KAI_API void ka_headers_free(struct curl_slist *headers)
-{
-	for (struct curl_slist *h = headers; h != NULL; h = h->next)
-		if (h->data != NULL)
-			kai_wipe(h->data, strlen(h->data));
-	curl_slist_free_all(headers);
-}
-
-/* ---- ka_authorize ------------------------------------------------------- */
-
-static void audit(const struct ka_ctx *ctx, struct authz *a,
-		  enum ka_status st)
-{
-	const struct ka_request *req = a->req;
+	char origin[KAI_HOST_MAX + 24] = "";
 	struct kai_audit_event ev;
 
-	if (a->have_origin)
-		kai_origin_format(&a->origin, a->origin_text,
-				  sizeof(a->origin_text));
+	if (o != NULL)
+		kai_origin_format(o, origin, sizeof(origin));
 	ev = (struct kai_audit_event){
 		.outcome = st == KA_OK ? "injected" : "refused",
-		.service = a->svc != NULL ? a->svc->name : req->service,
+		.service = s != NULL ? s->name : req->service,
 		.scope = req->scope,
 		.account = req->account != NULL ? req->account : KA_ACCOUNT_DEFAULT,
-		.origin = a->origin_text[0] != '\0' ? a->origin_text : NULL,
+		.origin = origin[0] != '\0' ? origin : NULL,
 		.method = req->method,
 		.tool = req->tool,
 		.reason = st == KA_OK ? NULL : ka_strerror(st),
 	};
-
-	if (st == KA_OK && a->line != NULL) {
+	if (st == KA_OK && a != NULL && a->line != NULL) {
 		ev.token = a->line + a->tok_off;
 		ev.token_len = a->tok_len;
 	}
 	kai_audit(ctx, &ev);
 }
 
-static enum ka_status decide(struct ka_ctx *ctx, struct authz *a,
-			     struct curl_slist **headers, ka_error *err)
+static void info_set(struct ka_auth_info *info, const struct ka_service *s,
+		     const struct ka_request *req)
 {
-	const struct ka_request *req = a->req;
+	if (info == NULL)
+		return;
+	memset(info, 0, sizeof(*info));
+	info->svc = s;
+	snprintf(info->account, sizeof(info->account), "%s",
+		 req->account != NULL ? req->account : KA_ACCOUNT_DEFAULT);
+	if (req->scope != NULL)
+		snprintf(info->scope, sizeof(info->scope), "%s", req->scope);
+}
+
+enum ka_status kai_authorize_origin(struct ka_ctx *ctx, struct ka_service *s,
+				    const struct ka_request *req,
+				    const struct kai_origin *o,
+				    struct curl_slist **headers,
+				    struct ka_auth_info *info, ka_error *err)
+{
+	struct authz a = { .req = req };
+	struct curl_slist *node = NULL;
+	const char *account = req->account != NULL ? req->account :
+			      KA_ACCOUNT_DEFAULT;
 	enum ka_status st;
 
-	if ((st = check_request(req, *headers, err)) != KA_OK ||
-	    (st = pick_service(ctx, req, &a->svc, err)) != KA_OK ||
-	    (st = kai_origin_parse(req->url, &a->origin, NULL, err)) != KA_OK)
-		return st;
-	a->have_origin = 1;
-	if (!kai_origin_allowed(&a->origin, a->svc)) {
-		kai_origin_format(&a->origin, a->origin_text,
-				  sizeof(a->origin_text));
-		kai_error_set(err, KA_ERR_DENIED, "URL origin %s is not allowed "
-			      "for service %s", a->origin_text, a->svc->name);
-		return KA_ERR_DENIED;
-	}
-	st = kai_with_record(ctx, a->svc->name, req->account, build_header, a,
-			     err);
-	if (st != KA_OK)
-		return st;
-	if ((st = set_header(headers, a->line)) != KA_OK)
+	info_set(info, s, req);
+	st = kai_core(ctx, s, account, KAI_WANT_USABLE, build_header, &a, NULL,
+		      err);
+	if (st == KA_OK && (st = kai_headers_set(headers, a.line, &node)) !=
+	    KA_OK)
 		kai_error_set(err, st, "out of memory");
+	if (kai_audit_enabled(ctx))
+		audit(ctx, s, req, o, &a, st);
+	if (st == KA_OK && info != NULL) {
+		info->injected = 1;
+		info->expires_at = a.expires_at;
+		info->cred = node->data + a.tok_off;
+		info->cred_len = a.tok_len;
+	}
+	wipe_line(&a);
+	return st;
+}
+
+static enum ka_status origin_allowed(const struct ka_service *s,
+				     const struct kai_origin *o, ka_error *err)
+{
+	char text[KAI_HOST_MAX + 24];
+
+	if (kai_origin_allowed(o, s))
+		return KA_OK;
+	kai_origin_format(o, text, sizeof(text));
+	kai_error_set(err, KA_ERR_DENIED, "URL origin %s is not allowed for "
+		      "service %s", text, s->name);
+	return KA_ERR_DENIED;
+}
+
+enum ka_status kai_authorize_prepare(struct ka_ctx *ctx,
+				     const struct ka_request *req,
+				     struct ka_service **svc,
+				     struct kai_origin *o,
+				     struct ka_auth_info *info, ka_error *err)
+{
+	enum ka_status st;
+	int parsed = 0;
+
+	*svc = NULL;
+	if ((st = kai_request_check(req, err)) != KA_OK ||
+	    (st = kai_pick_service(ctx, req, svc, err)) != KA_OK ||
+	    (st = kai_origin_parse(req->url, o, NULL, err)) != KA_OK)
+		goto refused;
+	parsed = 1;
+	if ((st = origin_allowed(*svc, o, err)) != KA_OK)
+		goto refused;
+	return KA_OK;
+refused:
+	info_set(info, *svc, req);
+	if (kai_audit_enabled(ctx))
+		audit(ctx, *svc, req, parsed ? o : NULL, NULL, st);
+	*svc = NULL;
 	return st;
 }
 
@@ -314,7 +292,9 @@ KAI_API enum ka_status ka_authorize(struct ka_ctx *ctx,
 				    struct curl_slist **headers,
 				    struct ka_auth_info *info, ka_error *err)
 {
-	struct authz a;
+	KAI_ERROR_LOCAL(err);
+	struct ka_service *s = NULL;
+	struct kai_origin o;
 	enum ka_status st;
 
 	if (info != NULL)
@@ -328,30 +308,10 @@ KAI_API enum ka_status ka_authorize(struct ka_ctx *ctx,
 	    strcmp(req->primitive, KA_PRIMITIVE_HTTP) != 0 ||
 	    (req->scope == NULL && req->service == NULL))
 		return KA_OK;
-	a.req = req;
-	a.svc = NULL;
-	a.heap = a.line = NULL;
-	a.len = a.tok_off = a.tok_len = 0;
-	a.have_origin = 0;
-	a.origin_text[0] = '\0';
-	st = decide(ctx, &a, headers, err);
-	if (kai_audit_enabled(ctx))
-		audit(ctx, &a, st);
-	wipe_line(&a);
-	if (info != NULL) {
-		info->service = a.svc != NULL ? a.svc->name : NULL;
-		info->injected = st == KA_OK;
-		if (st == KA_OK) {
-			/* set_header appended the credential last. */
-			struct curl_slist *last = *headers;
-
-			while (last->next != NULL)
-				last = last->next;
-			info->priv_cred = last->data + a.tok_off;
-			info->priv_cred_len = a.tok_len;
-		}
-	}
-	return st;
+	if ((st = kai_headers_check(*headers, 1, err)) != KA_OK ||
+	    (st = kai_authorize_prepare(ctx, req, &s, &o, info, err)) != KA_OK)
+		return st;
+	return kai_authorize_origin(ctx, s, req, &o, headers, info, err);
 }
 
 KAI_API size_t ka_redact(const struct ka_auth_info *info, char *buf,
@@ -360,16 +320,56 @@ KAI_API size_t ka_redact(const struct ka_auth_info *info, char *buf,
 	size_t n = 0, k;
 	char *p = buf, *end = buf + len;
 
-	if (info == NULL || !info->injected || info->priv_cred == NULL ||
-	    (k = info->priv_cred_len) == 0 || buf == NULL)
+	if (info == NULL || !info->injected || info->cred == NULL ||
+	    (k = info->cred_len) == 0 || buf == NULL)
 		return 0;
 	while ((size_t)(end - p) >= k &&
-	       (p = memmem(p, (size_t)(end - p), info->priv_cred, k)) != NULL) {
+	       (p = memmem(p, (size_t)(end - p), info->cred, k)) != NULL) {
 		memset(p, '*', k);
 		p += k;
 		n++;
 	}
 	return n;
+}
+
+/* ---- what an executor may know of a decision ------------------------------ */
+
+KAI_API enum ka_status ka_auth_info_new(struct ka_auth_info **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out != NULL ? KA_OK : KA_ERR_NOMEM;
+}
+
+KAI_API void ka_auth_info_free(struct ka_auth_info *info)
+{
+	if (info != NULL)
+		explicit_bzero(info, sizeof(*info));
+	free(info);
+}
+
+KAI_API const char *ka_auth_info_service(const struct ka_auth_info *info)
+{
+	return info != NULL && info->svc != NULL ? info->svc->name : NULL;
+}
+
+KAI_API const char *ka_auth_info_account(const struct ka_auth_info *info)
+{
+	return info != NULL && info->svc != NULL ? info->account : NULL;
+}
+
+KAI_API const char *ka_auth_info_scope(const struct ka_auth_info *info)
+{
+	return info != NULL && info->scope[0] != '\0' ? info->scope : NULL;
+}
+
+KAI_API int ka_auth_info_injected(const struct ka_auth_info *info)
+{
+	return info != NULL && info->injected;
+}
+
+KAI_API int64_t ka_auth_info_expires_at(const struct ka_auth_info *info)
+{
+	return info != NULL && info->injected ? info->expires_at : 0;
 }
 
 /* ---- applying the result to a libcurl handle ---------------------------- */

@@ -1,10 +1,12 @@
-/* broker.c: the source stack (PAM control flags over NSS-like statuses),
- * store and erase routing, and the per-service record cache. */
+/* broker.c: the broker core: one record cache and one flight per
+ * (service, account), the path every load, store, erase, authorize and
+ * refresh takes, and the public calls that enter it. */
 #include "config.h"
 
-#include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kai.h"
 
@@ -12,44 +14,31 @@
  * again (another process may have signed out). Keyring reads leak in
  * libsecret 0.20.5, so this is minutes, not seconds. */
 #define KAI_CACHE_TTL 300
+/* How long a thread waits for the flight of another: longer than a
+ * refresh with its retries can take. */
+#define FLIGHT_WAIT_S 90
 
-struct kai_cache_entry {
+/* One (service, account). Linked into the service's list once and never
+ * unlinked before the context is freed, so a slot pointer stays valid
+ * without a lock. rec and loaded_at are read under the service's
+ * cache_lock (read side) and replaced under its write side, only by the
+ * thread that holds the flight. */
+struct kai_slot {
+	struct kai_slot *next;
 	char *account;
-	struct ka_record *rec;	/* rec->source names the module */
-	size_t src;		/* index in the stack that provided it */
+	struct ka_record *rec;
 	int64_t loaded_at;
-	struct kai_cache_entry *next;
+	/* The flight: busy while one thread loads, refreshes, stores or
+	 * erases; the others wait on cond. mu guards these fields only and
+	 * is never held across I/O. */
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	int busy;
+	unsigned gen;		/* flights finished */
+	enum kai_want want;	/* what the last flight of kai_core asked */
+	enum ka_status st;	/* and how it ended */
+	ka_error err;
 };
-
-static void entry_free(struct kai_cache_entry *e)
-{
-	if (e == NULL)
-		return;
-	free(e->account);
-	ka_record_free(e->rec);
-	free(e);
-}
-
-void kai_cache_clear(struct ka_service *s)
-{
-	struct kai_cache_entry *e, *next;
-
-	for (e = s->cache; e != NULL; e = next) {
-		next = e->next;
-		entry_free(e);
-	}
-	s->cache = NULL;
-}
-
-/* Caller holds cache_lock. */
-static struct kai_cache_entry *cache_find(struct ka_service *s,
-					  const char *account)
-{
-	for (struct kai_cache_entry *e = s->cache; e != NULL; e = e->next)
-		if (strcmp(e->account, account) == 0)
-			return e;
-	return NULL;
-}
 
 int kai_record_usable(const struct ka_service *s, const struct ka_record *r,
 		      int64_t now)
@@ -58,92 +47,434 @@ int kai_record_usable(const struct ka_service *s, const struct ka_record *r,
 	       (r->expires_at == 0 || now < r->expires_at - s->min_valid);
 }
 
-static int entry_fresh(const struct ka_service *s,
-		       const struct kai_cache_entry *e, int64_t now)
+/* ---- slots ---------------------------------------------------------------- */
+
+static void slot_free(struct kai_slot *sl)
 {
-	if (now - e->loaded_at >= KAI_CACHE_TTL || now < e->loaded_at)
-		return 0;
-	return e->rec->expires_at == 0 ||
-	       now < e->rec->expires_at - s->min_valid;
+	ka_record_free(sl->rec);
+	free(sl->account);
+	pthread_cond_destroy(&sl->cond);
+	pthread_mutex_destroy(&sl->mu);
+	free(sl);
 }
 
-static void cache_drop(struct ka_service *s, const char *account)
+void kai_slots_free(struct ka_service *s)
 {
-	struct kai_cache_entry **pp, *e;
+	struct kai_slot *sl, *next;
 
-	kai_br_wrlock(&s->cache_lock);
-	for (pp = &s->cache; (e = *pp) != NULL; pp = &e->next) {
-		if (strcmp(e->account, account) == 0) {
-			*pp = e->next;
-			entry_free(e);
-			break;
-		}
+	for (sl = s->slots; sl != NULL; sl = next) {
+		next = sl->next;
+		slot_free(sl);
 	}
-	kai_br_wrunlock(&s->cache_lock);
+	s->slots = NULL;
 }
 
-/* Cache a copy of rec (best effort: a failure only costs a later read). */
-static void cache_put(struct ka_service *s, const char *account,
-		      const struct ka_record *rec, size_t src)
+static struct kai_slot *slot_new(const char *account)
 {
-	struct kai_cache_entry *e = calloc(1, sizeof(*e));
+	struct kai_slot *sl = calloc(1, sizeof(*sl));
+	pthread_condattr_t ca;
+	int ok;
 
-	if (e == NULL || (e->account = strdup(account)) == NULL ||
-	    kai_record_dup(rec, &e->rec) != KA_OK) {
-		entry_free(e);
-		return;
+	if (sl == NULL)
+		return NULL;
+	if (pthread_mutex_init(&sl->mu, NULL) != 0) {
+		free(sl);
+		return NULL;
 	}
-	e->src = src;
-	e->loaded_at = kai_now();
-	cache_drop(s, account);
-	kai_br_wrlock(&s->cache_lock);
-	e->next = s->cache;
-	s->cache = e;
-	kai_br_wrunlock(&s->cache_lock);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	ok = pthread_cond_init(&sl->cond, &ca) == 0;
+	pthread_condattr_destroy(&ca);
+	if (!ok) {
+		pthread_mutex_destroy(&sl->mu);
+		free(sl);
+		return NULL;
+	}
+	if ((sl->account = strdup(account)) == NULL) {
+		slot_free(sl);
+		return NULL;
+	}
+	return sl;
 }
 
-/* A copy of a fresh cached record, or NULL. */
-static struct ka_record *cache_get(struct ka_service *s, const char *account,
-				   size_t *src)
+/* Caller holds cache_lock, either side. */
+static struct kai_slot *slot_find(const struct ka_service *s,
+				  const char *account)
 {
-	struct kai_cache_entry *e;
-	struct ka_record *copy = NULL;
+	for (struct kai_slot *sl = s->slots; sl != NULL; sl = sl->next)
+		if (strcmp(sl->account, account) == 0)
+			return sl;
+	return NULL;
+}
+
+/* The slot of account, made on first use; NULL when out of memory. */
+static struct kai_slot *slot_get(struct ka_service *s, const char *account)
+{
+	struct kai_slot *sl, *made;
 	unsigned stripe;
 
 	stripe = kai_br_rdlock(&s->cache_lock);
-	e = cache_find(s, account);
-	if (e != NULL && entry_fresh(s, e, kai_now()) &&
-	    kai_record_dup(e->rec, &copy) == KA_OK && src != NULL)
-		*src = e->src;
+	sl = slot_find(s, account);
 	kai_br_rdunlock(&s->cache_lock, stripe);
-	return copy;
+	if (sl != NULL || (made = slot_new(account)) == NULL)
+		return sl;
+	kai_br_wrlock(&s->cache_lock);
+	if ((sl = slot_find(s, account)) == NULL) {
+		made->next = s->slots;
+		s->slots = sl = made;
+		made = NULL;
+	}
+	kai_br_wrunlock(&s->cache_lock);
+	if (made != NULL)
+		slot_free(made);
+	return sl;
 }
 
-/* ---- checks shared by every entry point --------------------------------- */
-
-static enum ka_status usable(struct ka_ctx *ctx, const char *service,
-			     const char **account, struct ka_service **out,
-			     ka_error *err)
+/* A record read within the cache's TTL. */
+static int cached_recent(const struct kai_slot *sl, int64_t now)
 {
-	struct ka_service *s;
+	return sl->rec != NULL && now - sl->loaded_at < KAI_CACHE_TTL &&
+	       now >= sl->loaded_at;
+}
 
-	*out = NULL;
-	if (*account == NULL)
-		*account = KA_ACCOUNT_DEFAULT;
-	if (**account == '\0' || kai_has_ctl(*account) ||
-	    strlen(*account) > 256) {
-		kai_error_set(err, KA_ERR_INVALID,
-			      "account names must be 1 to 256 printable bytes");
-		return KA_ERR_INVALID;
+/* A cached record that may be served without reading the sources. */
+static int cached_fresh(const struct ka_service *s, const struct kai_slot *sl,
+			int64_t now)
+{
+	return cached_recent(sl, now) &&
+	       (sl->rec->expires_at == 0 ||
+		now < sl->rec->expires_at - s->min_valid);
+}
+
+const struct ka_record *kai_slot_record(const struct ka_service *s,
+					const struct kai_slot *sl)
+{
+	return cached_fresh(s, sl, kai_now()) ? sl->rec : NULL;
+}
+
+/* The cached record, even inside min_valid, if it was read within the
+ * cache's TTL: a refresh reads it again from its own source, under the
+ * lock, and need not walk the stack first. */
+static const struct ka_record *slot_recent(const struct kai_slot *sl)
+{
+	return cached_recent(sl, kai_now()) ? sl->rec : NULL;
+}
+
+static void slot_swap(struct ka_service *s, struct kai_slot *sl,
+		      struct ka_record *rec)
+{
+	struct ka_record *old;
+
+	kai_br_wrlock(&s->cache_lock);
+	old = sl->rec;
+	sl->rec = rec;
+	sl->loaded_at = kai_now();
+	kai_br_wrunlock(&s->cache_lock);
+	ka_record_free(old);
+}
+
+/* Best effort: a failed copy only costs a later read. */
+void kai_slot_put(struct ka_service *s, struct kai_slot *sl,
+		  const struct ka_record *rec)
+{
+	struct ka_record *copy = NULL;
+
+	if (kai_record_dup(rec, &copy) != KA_OK)
+		copy = NULL;
+	slot_swap(s, sl, copy);
+}
+
+void kai_slot_drop(struct ka_service *s, struct kai_slot *sl)
+{
+	slot_swap(s, sl, NULL);
+}
+
+void kai_cache_forget(struct ka_service *s)
+{
+	kai_br_wrlock(&s->cache_lock);
+	for (struct kai_slot *sl = s->slots; sl != NULL; sl = sl->next) {
+		ka_record_free(sl->rec);
+		sl->rec = NULL;
 	}
-	s = service != NULL ? kai_service_lookup(ctx, service) : NULL;
-	if (s == NULL) {
-		kai_error_set(err, KA_ERR_NO_SERVICE,
-			      "no service '%s' in the configuration; run "
-			      "'kiwi-auth services' to list them",
-			      service != NULL && !kai_has_ctl(service) ? service : "?");
-		return KA_ERR_NO_SERVICE;
+	kai_br_wrunlock(&s->cache_lock);
+}
+
+/* ---- the flight ------------------------------------------------------------ */
+
+/* Wait until no flight runs for sl, then start ours. *shared gets the
+ * outcome of a flight that finished while we waited (0 if none did).
+ * Returns KA_OK, or KA_ERR_TIMEOUT. */
+static enum ka_status flight_begin(struct kai_slot *sl, int *shared,
+				   enum kai_want *want, enum ka_status *st,
+				   ka_error *serr)
+{
+	struct timespec until;
+	unsigned gen;
+	int rc = 0;
+
+	*shared = 0;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += FLIGHT_WAIT_S;
+	pthread_mutex_lock(&sl->mu);
+	gen = sl->gen;
+	while (sl->busy && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&sl->cond, &sl->mu, &until);
+	if (sl->busy) {
+		pthread_mutex_unlock(&sl->mu);
+		return KA_ERR_TIMEOUT;
 	}
+	if (sl->gen != gen) {
+		*shared = 1;
+		*want = sl->want;
+		*st = sl->st;
+		*serr = sl->err;
+	}
+	sl->busy = 1;
+	pthread_mutex_unlock(&sl->mu);
+	return KA_OK;
+}
+
+static void flight_end(struct kai_slot *sl, enum kai_want want,
+		       enum ka_status st, const ka_error *err)
+{
+	pthread_mutex_lock(&sl->mu);
+	sl->busy = 0;
+	sl->gen++;
+	sl->want = want;
+	sl->st = st;
+	if (err != NULL)
+		sl->err = *err;
+	else
+		ka_error_clear(&sl->err);
+	pthread_cond_broadcast(&sl->cond);
+	pthread_mutex_unlock(&sl->mu);
+}
+
+static enum ka_status flight_timeout(const struct ka_service *s,
+				     ka_error *err)
+{
+	kai_error_set(err, KA_ERR_TIMEOUT, "another thread has been loading or "
+		      "refreshing the token of %s for over %d s; try again",
+		      s->name, FLIGHT_WAIT_S);
+	return KA_ERR_TIMEOUT;
+}
+
+enum ka_status kai_flight(struct ka_ctx *ctx, struct ka_service *s,
+			  const char *account, kai_flight_fn fn, void *data,
+			  ka_error *err)
+{
+	struct kai_slot *sl = slot_get(s, account);
+	enum ka_status st, ignored_st;
+	enum kai_want ignored_want;
+	ka_error ignored;
+	int shared;
+
+	if (sl == NULL) {
+		kai_error_set(err, KA_ERR_NOMEM, "out of memory");
+		return KA_ERR_NOMEM;
+	}
+	if (flight_begin(sl, &shared, &ignored_want, &ignored_st, &ignored) !=
+	    KA_OK)
+		return flight_timeout(s, err);
+	st = fn(ctx, s, sl, account, data, err);
+	/* Not a kai_core flight: nobody adopts its outcome. */
+	flight_end(sl, 0, st, NULL);
+	return st;
+}
+
+/* ---- the core ------------------------------------------------------------ */
+
+struct core {
+	enum kai_want want;
+	kai_record_fn fn;
+	void *data;
+	int refreshed;
+	/* A flight that asked at least as much ended while we waited. */
+	int done_by_other;
+	/* Serve the record even inside min_valid: it was just refreshed, or
+	 * refreshing failed for a passing reason and it has not expired. */
+	int grace;
+};
+
+/* A refresh that may well work on the next try. */
+static int transient(enum ka_status st)
+{
+	return st == KA_ERR_NETWORK || st == KA_ERR_TIMEOUT ||
+	       st == KA_ERR_TRY_AGAIN || st == KA_ERR_PROTOCOL ||
+	       st == KA_ERR_UNAVAILABLE;
+}
+
+static int unexpired(const struct ka_record *r, int64_t now)
+{
+	return r->access_token != NULL &&
+	       (r->expires_at == 0 || now < r->expires_at);
+}
+
+/* Refresh inside the flight, reading the record under the cross-process
+ * lock (refresh.c); *rec gets the record in force. When the refresh fails
+ * for a passing reason (network, server, timeout) a token that has not
+ * expired yet stays in use, with a warning: min_valid is a margin, not a
+ * deadline. */
+static enum ka_status core_refresh(struct ka_ctx *ctx, struct ka_service *s,
+				   struct kai_slot *sl, const char *account,
+				   struct core *c, const struct ka_record *cached,
+				   struct ka_record **rec, ka_error *err)
+{
+	enum ka_status st;
+	ka_error rerr;
+
+	ka_error_clear(&rerr);
+	st = kai_refresh_record(ctx, s, account, cached,
+				c->want == KAI_WANT_FORCE, rec, &c->refreshed,
+				&rerr);
+	if (*rec != NULL)
+		kai_slot_put(s, sl, *rec);
+	if (st == KA_OK) {
+		c->grace = c->refreshed && unexpired(*rec, kai_now());
+		if (c->refreshed && (*rec)->expires_at != 0 &&
+		    (*rec)->expires_at - kai_now() <= s->min_valid)
+			kai_log(ctx, 4, "%s: the server issues tokens valid for "
+				"%lld s, not more than min_valid (%ld s), so each "
+				"use refreshes: lower min_valid in the stanza",
+				s->name, (long long)((*rec)->expires_at - kai_now()),
+				s->min_valid);
+		return KA_OK;
+	}
+	if (c->want == KAI_WANT_USABLE && transient(st) && *rec != NULL &&
+	    unexpired(*rec, kai_now())) {
+		kai_log(ctx, 4, "%s: refreshing failed (%s); using the token that "
+			"is still valid for %lld s", s->name, rerr.text,
+			(long long)((*rec)->expires_at - kai_now()));
+		c->grace = 1;
+		return KA_OK;
+	}
+	kai_error_copy(err, &rerr);
+	return st;
+}
+
+/* Hand the record to the caller, or say why there is none. */
+static enum ka_status core_serve(const struct ka_service *s,
+				 const char *account, struct core *c,
+				 const struct ka_record *rec, ka_error *err)
+{
+	int ok = c->want != KAI_WANT_USABLE || c->grace ||
+		 kai_record_usable(s, rec, kai_now());
+
+	if (!ok && rec->access_token == NULL) {
+		kai_not_signed_in(s, account, err);
+		return KA_ERR_NOT_FOUND;
+	}
+	if (!ok) {
+		kai_expired(s, account, err);
+		return KA_ERR_EXPIRED;
+	}
+	return c->fn != NULL ? c->fn(s, rec, c->data, err) : KA_OK;
+}
+
+/* Whether this flight refreshes: when asked to, or when a usable record
+ * is wanted and the one at hand (cached, NULL if none) is not. With a
+ * refresh module the record is then read under the refresh lock, so the
+ * stack is walked once for the whole request. */
+static int core_wants_refresh(const struct ka_service *s, const struct core *c,
+			      const struct ka_record *cached)
+{
+	if (c->want < KAI_WANT_USABLE || !kai_refreshable(s))
+		return 0;
+	if (c->want == KAI_WANT_FORCE)
+		return !c->done_by_other;
+	return cached == NULL || !kai_record_usable(s, cached, kai_now());
+}
+
+/* The work of one flight of kai_core. */
+static enum ka_status core_flight(struct ka_ctx *ctx, struct ka_service *s,
+				  struct kai_slot *sl, const char *account,
+				  void *data, ka_error *err)
+{
+	struct core *c = data;
+	const struct ka_record *recent = slot_recent(sl);
+	const struct ka_record *fresh = kai_slot_record(s, sl);
+	struct ka_record *rec = NULL;
+	enum ka_status st;
+
+	if (core_wants_refresh(s, c, recent)) {
+		st = core_refresh(ctx, s, sl, account, c, recent, &rec, err);
+	} else if (fresh != NULL) {
+		if ((st = kai_record_dup(fresh, &rec)) != KA_OK)
+			kai_error_set(err, st, "out of memory");
+	} else if ((st = kai_stack_load(s, account, &rec, err)) == KA_OK) {
+		kai_slot_put(s, sl, rec);
+	}
+	if (st == KA_OK)
+		st = core_serve(s, account, c, rec, err);
+	ka_record_free(rec);
+	return st;
+}
+
+/* The fast path: a usable cached record, borrowed under the read lock. */
+static int core_cached(struct ka_service *s, const char *account,
+		       struct core *c, enum ka_status *st, ka_error *err)
+{
+	int64_t now = kai_now();
+	struct kai_slot *sl;
+	unsigned stripe;
+	int hit = 0;
+
+	if (c->want > KAI_WANT_USABLE)
+		return 0;
+	stripe = kai_br_rdlock(&s->cache_lock);
+	sl = slot_find(s, account);
+	if (sl != NULL && cached_fresh(s, sl, now) &&
+	    (c->want == KAI_WANT_ANY || kai_record_usable(s, sl->rec, now))) {
+		*st = c->fn != NULL ? c->fn(s, sl->rec, c->data, err) : KA_OK;
+		hit = 1;
+	}
+	kai_br_rdunlock(&s->cache_lock, stripe);
+	return hit;
+}
+
+enum ka_status kai_core(struct ka_ctx *ctx, struct ka_service *s,
+			const char *account, enum kai_want want,
+			kai_record_fn fn, void *data, int *refreshed,
+			ka_error *err)
+{
+	struct core c = { .want = want, .fn = fn, .data = data };
+	struct kai_slot *sl;
+	enum kai_want last;
+	enum ka_status st, lst;
+	ka_error lerr;
+	int shared;
+
+	if (refreshed != NULL)
+		*refreshed = 0;
+	if (core_cached(s, account, &c, &st, err))
+		return st;
+	if ((sl = slot_get(s, account)) == NULL) {
+		kai_error_set(err, KA_ERR_NOMEM, "out of memory");
+		return KA_ERR_NOMEM;
+	}
+	if (flight_begin(sl, &shared, &last, &lst, &lerr) != KA_OK)
+		return flight_timeout(s, err);
+	/* A flight that asked what we ask just failed: its answer is ours
+	 * (threads arriving in a storm do not each try again). */
+	if (shared && last == want && lst != KA_OK) {
+		flight_end(sl, last, lst, &lerr);
+		kai_error_copy(err, &lerr);
+		return lst;
+	}
+	c.done_by_other = shared && last >= want && lst == KA_OK;
+	ka_error_clear(&lerr);
+	st = core_flight(ctx, s, sl, account, &c, &lerr);
+	flight_end(sl, want, st, &lerr);
+	kai_error_copy(err, &lerr);
+	if (refreshed != NULL)
+		*refreshed = c.refreshed;
+	return st;
+}
+
+/* ---- checks shared by every entry point ------------------------------------ */
+
+enum ka_status kai_service_check(const struct ka_service *s, ka_error *err)
+{
 	if (s->error != NULL) {
 		kai_error_set(err, KA_ERR_CONFIG,
 			      "service '%s' is disabled by a configuration "
@@ -157,173 +488,68 @@ static enum ka_status usable(struct ka_ctx *ctx, const char *service,
 			      "(context opened with KA_CTX_NO_MODULES)", s->name);
 		return KA_ERR_MODULE;
 	}
+	return KA_OK;
+}
+
+enum ka_status kai_resolve(struct ka_ctx *ctx, const char *service,
+			   const char **account, struct ka_service **out,
+			   ka_error *err)
+{
+	struct ka_service *s;
+	enum ka_status st;
+
+	*out = NULL;
+	if (ctx == NULL) {
+		kai_error_set(err, KA_ERR_INVALID, "no context");
+		return KA_ERR_INVALID;
+	}
+	if (*account == NULL)
+		*account = KA_ACCOUNT_DEFAULT;
+	if (**account == '\0' || kai_has_ctl(*account) ||
+	    strlen(*account) > 256) {
+		kai_error_set(err, KA_ERR_INVALID,
+			      "account names must be 1 to 256 printable bytes");
+		return KA_ERR_INVALID;
+	}
+	s = service != NULL ? kai_service_lookup(ctx, service) : NULL;
+	if (s == NULL) {
+		kai_error_set(err, KA_ERR_NO_SERVICE,
+			      "no service '%s' in the configuration; run "
+			      "'kiwi-auth services' to list them",
+			      service != NULL && !kai_has_ctl(service) &&
+			      strlen(service) <= 64 ? service : "?");
+		return KA_ERR_NO_SERVICE;
+	}
+	if ((st = kai_service_check(s, err)) != KA_OK)
+		return st;
 	*out = s;
 	return KA_OK;
 }
 
-/* What a person does about a missing or expired token of (s, account):
- * sign in (refresh module), store one (a writable source), or feed the
- * read-only sources. */
-static void remedy(const struct ka_service *s, const char *account,
-		   char *buf, size_t size)
+enum ka_status kai_with_record(struct ka_ctx *ctx, const char *service,
+			       const char *account, kai_record_fn fn,
+			       void *data, ka_error *err)
 {
-	int dflt = strcmp(account, KA_ACCOUNT_DEFAULT) == 0, any = 0;
-	size_t n;
+	KAI_ERROR_LOCAL(err);
+	struct ka_service *s;
+	enum ka_status st;
 
-	for (size_t i = 0; i < s->nsources; i++)
-		any |= s->sources[i]->mod != NULL &&
-		       s->sources[i]->mod->source->store != NULL;
-	if (s->refresh != NULL || any) {
-		snprintf(buf, size, "run 'kiwi-auth %s %s%s%s'",
-			 s->refresh != NULL ? "signin" : "token set", s->name,
-			 dflt ? "" : " --account ", dflt ? "" : account);
-		return;
-	}
-	n = (size_t)snprintf(buf, size, "its sources are read-only (");
-	for (size_t i = 0; i < s->nsources && n < size; i++)
-		n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "",
-				      s->sources[i]->modname);
-	if (n < size)
-		snprintf(buf + n, size - n, "): provide the token there, see "
-			 "kiwi-auth-%s(8)", s->sources[0]->modname);
-}
-
-static void not_signed_in(const struct ka_service *s, const char *account,
-			  ka_error *err)
-{
-	int dflt = strcmp(account, KA_ACCOUNT_DEFAULT) == 0;
-	char fix[256];
-
-	remedy(s, account, fix, sizeof(fix));
-	kai_error_set(err, KA_ERR_NOT_FOUND, "not signed in to %s%s%s%s: %s",
-		      s->name, dflt ? "" : " (account ", dflt ? "" : account,
-		      dflt ? "" : ")", fix);
-	err->auth_required = 1;
-}
-
-/* ---- the source stack ------------------------------------------------- */
-
-static enum ka_status normalize(enum ka_status st)
-{
-	switch (st) {
-	case KA_OK:
-	case KA_ERR_NOT_FOUND:
-	case KA_ERR_UNAVAILABLE:
-	case KA_ERR_TRY_AGAIN:
-	case KA_ERR_NOMEM:
+	if ((st = kai_resolve(ctx, service, &account, &s, err)) != KA_OK)
 		return st;
-	default:
-		return KA_ERR_UNAVAILABLE;
-	}
+	return kai_core(ctx, s, account, KAI_WANT_USABLE, fn, data, NULL, err);
 }
 
-/* The status a caller sees for a source's failure: the source's own when
- * it says something about the source (its text is kept either way), else
- * "unavailable" — a source's KA_ERR_INVALID is no usage error of the
- * caller's. */
-static enum ka_status source_code(enum ka_status st)
+/* ---- the public calls --------------------------------------------------------- */
+
+static enum ka_status copy_out(const struct ka_service *s,
+			       const struct ka_record *r, void *data,
+			       ka_error *err)
 {
-	switch (st) {
-	case KA_ERR_NOT_FOUND:
-	case KA_ERR_UNAVAILABLE:
-	case KA_ERR_TRY_AGAIN:
-	case KA_ERR_TIMEOUT:
-	case KA_ERR_CORRUPT:
-	case KA_ERR_PERMISSION:
-	case KA_ERR_NOMEM:
-		return st;
-	default:
-		return KA_ERR_UNAVAILABLE;
-	}
-}
+	enum ka_status st = kai_record_dup(r, data);
 
-/* Walk the stack as Linux-PAM walks an auth stack:
- *  - sufficient: a record here ends the walk with success unless a
- *    required source already failed; a failure here is ignored;
- *  - required: a failure is remembered and the walk goes on, so the
- *    result is a failure;
- *  - requisite: a failure ends the walk at once with that failure;
- *  - optional: matters only when nothing else decided.
- * The record returned is the first one found. Once one is found, only
- * required and requisite sources are still consulted (they may fail it).
- * A failure that is not "not found" (locked keyring, bad permissions) is
- * reported in preference to "not signed in", so the user fixes the
- * right thing. */
-static enum ka_status stack_load(struct ka_service *s, const char *account,
-				 struct ka_record **out, size_t *src,
-				 ka_error *err)
-{
-	struct ka_record *rec = NULL;
-	ka_error decisive, other;
-	enum ka_status dst = KA_OK, ost = KA_OK;
-
-	*out = NULL;
-	ka_error_clear(&decisive);
-	ka_error_clear(&other);
-	for (size_t i = 0; i < s->nsources; i++) {
-		struct ka_mctx *m = s->sources[i];
-		struct ka_record *r = NULL;
-		enum ka_control c = m->control;
-		ka_error e;
-		enum ka_status st;
-
-		if (rec != NULL && (c == KA_CONTROL_SUFFICIENT ||
-				    c == KA_CONTROL_OPTIONAL))
-			continue;
-		ka_error_clear(&e);
-		st = normalize(m->mod->source->load(m, s->name, account, &r, &e));
-		if (st == KA_OK && r == NULL)
-			st = KA_ERR_UNAVAILABLE;
-		if (st == KA_ERR_NOMEM) {
-			ka_record_free(r);
-			ka_record_free(rec);
-			kai_error_set(err, st, "out of memory");
-			return st;
-		}
-		if (st == KA_OK) {
-			if (rec == NULL && kai_record_set_source(r, m->modname) == KA_OK &&
-			    ka_record_set_account(r, account) == KA_OK) {
-				rec = r;
-				*src = i;
-			} else {
-				ka_record_free(r);
-			}
-			if (c == KA_CONTROL_SUFFICIENT && dst == KA_OK)
-				break;
-			continue;
-		}
-		if (e.code == KA_OK)
-			kai_error_set(&e, st, "source '%s' failed: %s",
-				      m->modname, ka_strerror(st));
-		e.code = source_code(e.code);
-		if (st != KA_ERR_NOT_FOUND && ost == KA_OK) {
-			ost = st;
-			other = e;
-		}
-		if (c == KA_CONTROL_REQUIRED || c == KA_CONTROL_REQUISITE) {
-			if (dst == KA_OK) {
-				dst = st;
-				decisive = e;
-			}
-			if (c == KA_CONTROL_REQUISITE)
-				break;
-		}
-	}
-	if (dst == KA_OK && rec != NULL) {
-		*out = rec;
-		return KA_OK;
-	}
-	ka_record_free(rec);
-	if (dst == KA_OK || dst == KA_ERR_NOT_FOUND) {
-		if (ost != KA_OK) {
-			kai_error_copy(err, &other);
-			return other.code != KA_OK ? other.code : ost;
-		}
-		not_signed_in(s, account, err);
-		return KA_ERR_NOT_FOUND;
-	}
-	kai_error_copy(err, &decisive);
-	return decisive.code != KA_OK ? decisive.code : dst;
+	if (st != KA_OK)
+		kai_error_set(err, st, "out of memory");
+	return st;
 }
 
 KAI_API enum ka_status ka_load(struct ka_ctx *ctx, const char *service,
@@ -332,86 +558,75 @@ KAI_API enum ka_status ka_load(struct ka_ctx *ctx, const char *service,
 {
 	KAI_ERROR_LOCAL(err);
 	struct ka_service *s;
-	struct ka_record *rec = NULL;
 	enum ka_status st;
-	size_t src = 0;
 
 	*out = NULL;
-	if ((st = usable(ctx, service, &account, &s, err)) != KA_OK)
+	if ((st = kai_resolve(ctx, service, &account, &s, err)) != KA_OK)
 		return st;
-	if ((*out = cache_get(s, account, NULL)) != NULL)
-		return KA_OK;
-	/* Single flight: threads that miss together read the sources once. */
-	pthread_mutex_lock(&s->flight_lock);
-	if ((*out = cache_get(s, account, NULL)) != NULL) {
-		pthread_mutex_unlock(&s->flight_lock);
-		return KA_OK;
+	return kai_core(ctx, s, account, KAI_WANT_ANY, copy_out, out, NULL,
+			err);
+}
+
+struct store {
+	struct ka_record *rec;
+	int xlock;
+};
+
+/* Inside the flight: the record's own source, else the one holding the
+ * current record (from the cache, or one walk when nothing is cached),
+ * else the first writable. */
+static enum ka_status store_flight(struct ka_ctx *ctx, struct ka_service *s,
+				   struct kai_slot *sl, const char *account,
+				   void *data, ka_error *err)
+{
+	struct store *w = data;
+	struct ka_record *r = w->rec, *cur = NULL;
+	const struct ka_record *cached = kai_slot_record(s, sl);
+	const struct ka_mctx *holder = cached != NULL ? cached->src : NULL;
+	enum ka_status st;
+	ka_error ignored;
+	int fd = -1;
+
+	if (w->xlock && (fd = kai_refresh_lock(s->name, account, err)) < 0)
+		return err->code != KA_OK ? err->code : KA_ERR_IO;
+
+	if (r->src == NULL && holder == NULL) {
+		ka_error_clear(&ignored);
+		if (kai_stack_load(s, account, &cur, &ignored) == KA_OK)
+			holder = cur->src;
+		ka_record_free(cur);
 	}
-	st = stack_load(s, account, &rec, &src, err);
+	st = kai_stack_store(s, account, holder, r, err);
+	kai_refresh_unlock(fd);
 	if (st == KA_OK)
-		cache_put(s, account, rec, src);
-	pthread_mutex_unlock(&s->flight_lock);
-	if (st == KA_OK)
-		*out = rec;
+		kai_slot_put(s, sl, r);
+	else
+		kai_slot_drop(s, sl);
 	return st;
 }
 
-enum ka_status kai_service_usable(struct ka_ctx *ctx, const char *service,
-				  const char **account, struct ka_service **out,
-				  ka_error *err)
+enum ka_status kai_store(struct ka_ctx *ctx, struct ka_service *s,
+			 const char *account, const struct ka_record *r,
+			 int xlock, ka_error *err)
 {
-	return usable(ctx, service, account, out, err);
-}
-
-enum ka_status kai_load_fresh(struct ka_ctx *ctx, const char *service,
-			      const char *account, struct ka_record **out,
-			      ka_error *err)
-{
-	struct ka_service *s;
+	struct ka_record *copy = NULL;
+	struct store w;
 	enum ka_status st;
 
-	*out = NULL;
-	if ((st = usable(ctx, service, &account, &s, err)) != KA_OK)
-		return st;
-	cache_drop(s, account);
-	return ka_load(ctx, service, account, out, err);
-}
-
-static int writable(const struct ka_mctx *m)
-{
-	return m->mod != NULL && m->mod->source->store != NULL;
-}
-
-/* Where a record for (s, account) goes: the source that holds the current
- * one if it can be written, else the first writable source. */
-static struct ka_mctx *store_target(struct ka_service *s, const char *account)
-{
-	struct ka_record *cur = NULL;
-	ka_error ignored;
-	size_t src = 0;
-
-	cur = cache_get(s, account, &src);
-	if (cur == NULL) {
-		ka_error_clear(&ignored);
-		if (stack_load(s, account, &cur, &src, &ignored) != KA_OK)
-			cur = NULL;
+	if (r == NULL || (r->access_token == NULL && r->refresh_token == NULL)) {
+		kai_error_set(err, KA_ERR_INVALID,
+			      "a record to store needs an access or refresh token");
+		return KA_ERR_INVALID;
 	}
-	ka_record_free(cur);
-	if (cur != NULL && writable(s->sources[src]))
-		return s->sources[src];
-	for (size_t i = 0; i < s->nsources; i++)
-		if (writable(s->sources[i]))
-			return s->sources[i];
-	return NULL;
-}
-
-static size_t index_of(const struct ka_service *s, const struct ka_mctx *m)
-{
-	size_t i = 0;
-
-	while (i < s->nsources && s->sources[i] != m)
-		i++;
-	return i;
+	if ((st = kai_record_dup(r, &copy)) != KA_OK) {
+		kai_error_set(err, st, "out of memory");
+		return st;
+	}
+	w.rec = copy;
+	w.xlock = xlock;
+	st = kai_flight(ctx, s, account, store_flight, &w, err);
+	ka_record_free(copy);
+	return st;
 }
 
 KAI_API enum ka_status ka_store(struct ka_ctx *ctx, const char *service,
@@ -420,44 +635,19 @@ KAI_API enum ka_status ka_store(struct ka_ctx *ctx, const char *service,
 {
 	KAI_ERROR_LOCAL(err);
 	struct ka_service *s;
-	struct ka_record *copy = NULL;
-	struct ka_mctx *m;
 	enum ka_status st;
 
-	if ((st = usable(ctx, service, &account, &s, err)) != KA_OK)
+	if ((st = kai_resolve(ctx, service, &account, &s, err)) != KA_OK)
 		return st;
-	if (r == NULL || (r->access_token == NULL && r->refresh_token == NULL)) {
-		kai_error_set(err, KA_ERR_INVALID,
-			      "a record to store needs an access or refresh token");
-		return KA_ERR_INVALID;
-	}
-	if ((st = kai_record_dup(r, &copy)) != KA_OK ||
-	    (st = ka_record_set_account(copy, account)) != KA_OK)
-		goto out;
-	pthread_mutex_lock(&s->flight_lock);
-	m = store_target(s, account);
-	if (m == NULL) {
-		kai_error_set(err, KA_ERR_READ_ONLY,
-			      "service '%s' has no writable source (env and exec "
-			      "are read-only): add a file or keyring source to "
-			      "its stanza", s->name);
-		st = KA_ERR_READ_ONLY;
-	} else {
-		if (copy->obtained_at == 0)
-			copy->obtained_at = kai_now();
-		st = m->mod->source->store(m, s->name, account, copy, err);
-		if (st == KA_OK && kai_record_set_source(copy, m->modname) == KA_OK)
-			cache_put(s, account, copy, index_of(s, m));
-		else
-			cache_drop(s, account);
-	}
-	pthread_mutex_unlock(&s->flight_lock);
-	if (st != KA_OK && err != NULL && err->code == KA_OK)
-		kai_error_set(err, st, "storing the record for %s failed: %s",
-			      s->name, ka_strerror(st));
-out:
-	ka_record_free(copy);
-	return st;
+	return kai_store(ctx, s, account, r, 0, err);
+}
+
+static enum ka_status erase_flight(struct ka_ctx *ctx, struct ka_service *s,
+				   struct kai_slot *sl, const char *account,
+				   void *data, ka_error *err)
+{
+	kai_slot_drop(s, sl);
+	return kai_stack_erase(s, account, data, err);
 }
 
 KAI_API enum ka_status ka_erase(struct ka_ctx *ctx, const char *service,
@@ -466,36 +656,17 @@ KAI_API enum ka_status ka_erase(struct ka_ctx *ctx, const char *service,
 {
 	KAI_ERROR_LOCAL(err);
 	struct ka_service *s;
-	enum ka_status st, first = KA_OK;
+	enum ka_status st;
 	unsigned n = 0;
 
 	if (erased != NULL)
 		*erased = 0;
-	if ((st = usable(ctx, service, &account, &s, err)) != KA_OK)
+	if ((st = kai_resolve(ctx, service, &account, &s, err)) != KA_OK)
 		return st;
-	pthread_mutex_lock(&s->flight_lock);
-	cache_drop(s, account);
-	/* Every writable source is tried, even after a failure. */
-	for (size_t i = 0; i < s->nsources; i++) {
-		struct ka_mctx *m = s->sources[i];
-
-		if (!writable(m) || m->mod->source->erase == NULL)
-			continue;
-		ka_error e;
-
-		ka_error_clear(&e);
-		st = m->mod->source->erase(m, s->name, account, &e);
-		if (st == KA_OK) {
-			n++;
-		} else if (st != KA_ERR_NOT_FOUND && first == KA_OK) {
-			first = st;
-			kai_error_copy(err, &e);
-		}
-	}
-	pthread_mutex_unlock(&s->flight_lock);
+	st = kai_flight(ctx, s, account, erase_flight, &n, err);
 	if (erased != NULL)
 		*erased = n;
-	return first;
+	return st;
 }
 
 static void collect(const char *account, void *data)
@@ -516,7 +687,7 @@ KAI_API enum ka_status ka_accounts(struct ka_ctx *ctx, const char *service,
 	enum ka_status st, first = KA_OK;
 	int listed = 0;
 
-	if ((st = usable(ctx, service, &dflt, &s, err)) != KA_OK)
+	if ((st = kai_resolve(ctx, service, &dflt, &s, err)) != KA_OK)
 		return st;
 	for (size_t i = 0; i < s->nsources; i++) {
 		struct ka_mctx *m = s->sources[i];
@@ -537,103 +708,4 @@ KAI_API enum ka_status ka_accounts(struct ka_ctx *ctx, const char *service,
 		fn(accounts.v[i], data);
 	kai_strv_clear(&accounts);
 	return listed || first == KA_OK ? KA_OK : first;
-}
-
-
-static void expired(const struct ka_service *s, const char *account,
-		    ka_error *err)
-{
-	int dflt = strcmp(account, KA_ACCOUNT_DEFAULT) == 0;
-	char fix[256];
-
-	remedy(s, account, fix, sizeof(fix));
-	kai_error_set(err, KA_ERR_EXPIRED,
-		      "the token for %s%s%s%s has expired or expires within "
-		      "%ld s: %s", s->name, dflt ? "" : " (account ",
-		      dflt ? "" : account, dflt ? "" : ")", s->min_valid, fix);
-	err->auth_required = 1;
-}
-
-/* A refresh that may well work on the next try. */
-static int transient(enum ka_status st)
-{
-	return st == KA_ERR_NETWORK || st == KA_ERR_TIMEOUT ||
-	       st == KA_ERR_TRY_AGAIN || st == KA_ERR_PROTOCOL ||
-	       st == KA_ERR_UNAVAILABLE;
-}
-
-enum ka_status kai_with_record(struct ka_ctx *ctx, const char *service,
-			       const char *account, kai_record_fn fn,
-			       void *data, ka_error *err)
-{
-	KAI_ERROR_LOCAL(err);
-	struct ka_service *s;
-	struct kai_cache_entry *e;
-	struct ka_record *rec = NULL;
-	enum ka_status st;
-	int64_t now = kai_now();
-	int refreshed = 0;
-	unsigned stripe;
-
-	if ((st = usable(ctx, service, &account, &s, err)) != KA_OK)
-		return st;
-	stripe = kai_br_rdlock(&s->cache_lock);
-	e = cache_find(s, account);
-	if (e != NULL && entry_fresh(s, e, now) && kai_record_usable(s, e->rec, now)) {
-		st = fn(s, e->rec, data, err);
-		kai_br_rdunlock(&s->cache_lock, stripe);
-		return st;
-	}
-	kai_br_rdunlock(&s->cache_lock, stripe);
-	st = ka_load(ctx, service, account, &rec, err);
-	if (st != KA_OK)
-		return st;
-	/* Inside the window and refreshable: refresh first (refresh.c). A
-	 * record just refreshed is used unless it has really expired. When
-	 * the refresh fails for a passing reason (network, server, timeout)
-	 * a token that has not expired yet is still used, with a warning:
-	 * min_valid is a margin, not a deadline. */
-	if (!kai_record_usable(s, rec, kai_now()) && s->refresh != NULL) {
-		struct ka_record *next = NULL;
-		ka_error rerr;
-
-		ka_error_clear(&rerr);
-		st = kai_refresh(ctx, s, account, 0, &next, NULL, &rerr);
-		if (st != KA_OK && transient(st) && rec->access_token != NULL &&
-		    (rec->expires_at == 0 || kai_now() < rec->expires_at)) {
-			kai_log(ctx, 4, "%s: refreshing failed (%s); using the "
-				"token that is still valid for %lld s", s->name,
-				rerr.text, (long long)(rec->expires_at - kai_now()));
-			ka_record_free(next);
-			refreshed = 1;
-		} else if (st != KA_OK) {
-			kai_error_copy(err, &rerr);
-			ka_record_free(rec);
-			return st;
-		} else {
-			ka_record_free(rec);
-			rec = next;
-			refreshed = rec->access_token != NULL &&
-				    (rec->expires_at == 0 ||
-				     kai_now() < rec->expires_at);
-			/* Tokens shorter than min_valid would make every
-			 * request refresh: say what fixes it. */
-			if (rec->expires_at != 0 &&
-			    rec->expires_at - kai_now() <= s->min_valid)
-				kai_log(ctx, 4, "%s: the server issues tokens valid "
-					"for %lld s, not more than min_valid (%ld "
-					"s), so each use refreshes: lower min_valid "
-					"in the stanza", s->name,
-					(long long)(rec->expires_at - kai_now()),
-					s->min_valid);
-		}
-	}
-	if (refreshed || kai_record_usable(s, rec, kai_now()))
-		st = fn(s, rec, data, err);
-	else if (rec->access_token == NULL)
-		not_signed_in(s, account, err), st = KA_ERR_NOT_FOUND;
-	else
-		expired(s, account, err), st = KA_ERR_EXPIRED;
-	ka_record_free(rec);
-	return st;
 }

@@ -59,7 +59,7 @@ void kai_service_free(struct ka_service *s)
 {
 	if (s == NULL)
 		return;
-	kai_cache_clear(s);
+	kai_slots_free(s);
 	for (size_t i = 0; i < s->nsources; i++)
 		kai_mctx_free(s->sources[i]);
 	free(s->sources);
@@ -77,7 +77,6 @@ void kai_service_free(struct ka_service *s)
 	kai_strv_clear(&s->hosts);
 	kai_strv_clear(&s->scopes);
 	kai_br_destroy(&s->cache_lock);
-	pthread_mutex_destroy(&s->flight_lock);
 	free(s);
 }
 
@@ -162,11 +161,6 @@ static struct ka_service *service_new(const char *name, const char *file,
 	if (s == NULL)
 		return NULL;
 	if (kai_br_init(&s->cache_lock) != 0) {
-		free(s);
-		return NULL;
-	}
-	if (pthread_mutex_init(&s->flight_lock, NULL) != 0) {
-		kai_br_destroy(&s->cache_lock);
 		free(s);
 		return NULL;
 	}

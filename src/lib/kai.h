@@ -102,7 +102,13 @@ struct ka_record {
 	char *refresh_token;	/* secure memory */
 	char *token_type;
 	char *account;
-	char *source;		/* module name it was loaded from */
+	/* The source instance it was loaded from or stored to, borrowed from
+	 * the context; NULL for a record made by a caller. The one place
+	 * that knows where a record lives: a store goes back there. */
+	const struct ka_mctx *src;
+	/* Its module's name, for ka_record_source(): a copy, so a record
+	 * handed to a caller may outlive the context. Set with src. */
+	char src_name[65];
 	struct kai_strv scopes;
 	int64_t expires_at;
 	int64_t refresh_expires_at;
@@ -115,7 +121,8 @@ enum ka_status kai_record_to_json(const struct ka_record *r, char **out,
 				  size_t *len);
 enum ka_status kai_record_dup(const struct ka_record *r,
 			      struct ka_record **out);
-enum ka_status kai_record_set_source(struct ka_record *r, const char *src);
+/* Record that r lives in source m (NULL: nowhere). */
+void kai_record_place(struct ka_record *r, const struct ka_mctx *m);
 
 /* ---- configuration (config.c: files and layers; stanza.c: one stanza) - */
 
@@ -160,7 +167,7 @@ struct kai_hostpat {
 	int wildcard;		/* "*.domain": one or more labels under it */
 };
 
-struct kai_cache_entry;
+struct kai_slot;
 
 struct ka_service {
 	char *name;
@@ -175,17 +182,18 @@ struct ka_service {
 	size_t nhostpat;
 	struct kai_strv scopes;
 	long min_valid;
+	long timeout;		/* seconds for a whole ka_perform; 0: default */
 	int locked;
 	int user;		/* 1 if from the user layer */
 	struct ka_mctx **sources;
 	size_t nsources;
 	struct ka_mctx *refresh;	/* or NULL */
 	int bound;		/* every source module is loaded and initialised */
-	/* Broker state. */
+	/* Broker state (broker.c). */
 	char pad_[128];		/* keeps the fields above off cache_lock's lines */
-	struct kai_brlock cache_lock;
-	struct kai_cache_entry *cache;
-	pthread_mutex_t flight_lock;
+	struct kai_brlock cache_lock;	/* guards the slot list and each
+					 * slot's cached record */
+	struct kai_slot *slots;		/* one per account used */
 };
 
 #define KAI_MIN_VALID_DEFAULT 60
@@ -283,29 +291,186 @@ enum ka_status kai_diag(struct ka_ctx *ctx, const char *fmt, ...)
 	KAI_PRINTF(2, 3);
 struct ka_service *kai_service_lookup(struct ka_ctx *ctx, const char *name);
 
-/* ---- broker (broker.c) ------------------------------------------------ */
+/* ---- broker core (broker.c, stack.c) ---------------------------------- *
+ *
+ * Every use of a record goes down one path: a public call checks its
+ * arguments once (kai_resolve), then asks the core for the record of a
+ * resolved service and account. The core serves it from the cache, or
+ * runs one flight for (service, account) that walks the source stack once
+ * and, when needed, refreshes it (refresh.c). Stores go back to the
+ * source the record came from without walking the stack again. */
 
-void kai_cache_clear(struct ka_service *s);
+/* The service named `service` if it can be used, and the account (NULL
+ * becomes the service's default). The one check every entry point makes;
+ * the error says what to do. */
+enum ka_status kai_resolve(struct ka_ctx *ctx, const char *service,
+			   const char **account, struct ka_service **out,
+			   ka_error *err);
+/* The part of kai_resolve that looks at a service already found. */
+enum ka_status kai_service_check(const struct ka_service *s, ka_error *err);
+
 /* 1 if r's access token may be used now: it exists and does not expire
  * within the service's min_valid. */
 int kai_record_usable(const struct ka_service *s, const struct ka_record *r,
 		      int64_t now);
 
-/* Call fn with a usable record of (service, account), borrowed for the
- * duration of the call only. On a cache hit fn runs under the service's
- * read lock, with no copy and no allocation (the executor's hot path);
- * on a miss the source stack is walked first. A record that is expired or
- * inside the service's min_valid window is never passed to fn: the call
- * fails with KA_ERR_EXPIRED (auth_required set) until refresh modules
- * exist. account NULL means KA_ACCOUNT_DEFAULT. */
+/* What a call of the core needs. Ordered: each asks more than the last. */
+enum kai_want {
+	KAI_WANT_ANY = 1,	/* the record as stored, usable or not */
+	KAI_WANT_USABLE,	/* a usable record, refreshed first if need be */
+	KAI_WANT_REFRESH,	/* refreshed if it is not usable */
+	KAI_WANT_FORCE,		/* refreshed now */
+};
+
+/* Called with the record, borrowed for the call only (on a cache hit,
+ * under the cache's read lock: no I/O, no blocking). */
 typedef enum ka_status (*kai_record_fn)(const struct ka_service *s,
 					const struct ka_record *r, void *data,
 					ka_error *err);
+
+/* The core: call fn (may be NULL) with the record of (s, account) as
+ * `want` says. A usable cached record costs no allocation and no I/O.
+ * *refreshed (may be NULL) is 1 when this call refreshed. */
+enum ka_status kai_core(struct ka_ctx *ctx, struct ka_service *s,
+			const char *account, enum kai_want want,
+			kai_record_fn fn, void *data, int *refreshed,
+			ka_error *err);
+/* kai_resolve + kai_core(KAI_WANT_USABLE): for callers holding a name. */
 enum ka_status kai_with_record(struct ka_ctx *ctx, const char *service,
 			       const char *account, kai_record_fn fn,
 			       void *data, ka_error *err);
 
+/* Store a copy of r for (s, account) inside its flight, routed as
+ * kai_stack_store says; xlock: under the cross-process refresh lock too
+ * (a sign-in must not be overwritten by a refresh of the old one). */
+enum ka_status kai_store(struct ka_ctx *ctx, struct ka_service *s,
+			 const char *account, const struct ka_record *r,
+			 int xlock, ka_error *err);
+
+/* One (service, account): its cached record and its flight. */
+struct kai_slot;
+/* Work done inside the flight of (s, account): no other load, refresh,
+ * store or erase of that account runs in this process meanwhile; other
+ * accounts are not held up. */
+typedef enum ka_status (*kai_flight_fn)(struct ka_ctx *ctx,
+					struct ka_service *s,
+					struct kai_slot *sl,
+					const char *account, void *data,
+					ka_error *err);
+enum ka_status kai_flight(struct ka_ctx *ctx, struct ka_service *s,
+			  const char *account, kai_flight_fn fn, void *data,
+			  ka_error *err);
+/* Inside a flight: the cached record (borrowed, or NULL: none, or not
+ * fresh), a copy of rec to cache in its place, or nothing cached. */
+const struct ka_record *kai_slot_record(const struct ka_service *s,
+					const struct kai_slot *sl);
+void kai_slot_put(struct ka_service *s, struct kai_slot *sl,
+		  const struct ka_record *rec);
+void kai_slot_drop(struct ka_service *s, struct kai_slot *sl);
+void kai_slots_free(struct ka_service *s);
+/* Forget every cached record of s (the next use reads the sources). */
+void kai_cache_forget(struct ka_service *s);
+
+/* stack.c: the source stack. Walk it once (PAM control flags over NSS
+ * statuses) for (s, account): *out gets the record, its src set. */
+enum ka_status kai_stack_load(struct ka_service *s, const char *account,
+			      struct ka_record **out, ka_error *err);
+/* Read the record again from the one source m (under the refresh lock,
+ * another process may have stored a newer one). */
+enum ka_status kai_source_load(struct ka_service *s, const struct ka_mctx *m,
+			       const char *account, struct ka_record **out,
+			       ka_error *err);
+/* Store r for (s, account) in the source it came from if that one is
+ * writable (r->src, else `holder`: the source holding the current
+ * record, may be NULL), else the first writable source. On success r->src
+ * is where it went. */
+enum ka_status kai_stack_store(struct ka_service *s, const char *account,
+			       const struct ka_mctx *holder,
+			       struct ka_record *r, ka_error *err);
+/* Erase (s, account) from every writable source; *erased counts those
+ * that held one. */
+enum ka_status kai_stack_erase(struct ka_service *s, const char *account,
+			       unsigned *erased, ka_error *err);
+int kai_source_writable(const struct ka_mctx *m);
+/* "not signed in to S: run 'kiwi-auth signin S'" and the like, with
+ * auth_required set. */
+void kai_not_signed_in(const struct ka_service *s, const char *account,
+		       ka_error *err);
+void kai_expired(const struct ka_service *s, const char *account,
+		 ka_error *err);
+
 /* ---- executor (authorize.c, origin.c, scope.c, audit.c) --------------- */
+
+/* headers.c: a tool's own headers. */
+struct curl_slist;
+struct kai_origin;
+/* Length of the header name at the start of line (RFC 9110 token). */
+size_t kai_header_name_len(const char *line);
+/* 1 if line is a header called name (any case). */
+int kai_header_is(const char *line, const char *name);
+/* KA_OK if line is "Name: value" (or libcurl's "Name;" / "Name:") with a
+ * token for a name and no control byte but TAB in the value; else
+ * KA_ERR_INVALID saying what is wrong with header number i, naming the
+ * header but never quoting its value. */
+enum ka_status kai_header_check(const char *line, size_t i, ka_error *err);
+/* The name of the routing or framing header line is (Host, Forwarded,
+ * Content-Length, ...), or NULL. */
+const char *kai_header_routing(const char *line);
+/* 1 if line carries credentials: Authorization, Proxy-Authorization,
+ * Cookie, or the service's own header name (cred_name, cred_len). */
+int kai_header_credential(const char *line, const char *cred_name,
+			  size_t cred_len);
+/* kai_header_check on every node; with authorized, routing headers are
+ * refused too. */
+enum ka_status kai_headers_check(const struct curl_slist *h, int authorized,
+				 ka_error *err);
+/* Append line, then drop every other header of the same name, so on
+ * failure the list is unchanged; *node is the new last node. */
+enum ka_status kai_headers_set(struct curl_slist **headers, const char *line,
+			       struct curl_slist **node);
+
+/* What ka_authorize decided (opaque in kiwiauth.h). */
+#define KAI_WORD_MAX 256
+struct ka_auth_info {
+	const struct ka_service *svc;	/* NULL: nothing was authorized */
+	char account[KAI_WORD_MAX + 1];
+	char scope[KAI_WORD_MAX + 1];
+	int injected;
+	int64_t expires_at;
+	/* Where the credential sits in the header list, for ka_redact():
+	 * valid while that list lives. Never handed out. */
+	const char *cred;
+	size_t cred_len;
+};
+
+/* authorize.c, for the performer. The request's words (scope, service,
+ * account, method, tool) are well formed. */
+enum ka_status kai_request_check(const struct ka_request *req, ka_error *err);
+/* The service a request names, or the
+ * one granting its scope, usable. */
+enum ka_status kai_pick_service(struct ka_ctx *ctx,
+				const struct ka_request *req,
+				struct ka_service **out, ka_error *err);
+/* All ka_authorize decides before the record is touched: the request's
+ * words, the service, the URL's origin (into *o) allowed by it. A refusal
+ * is audited and fills info (may be NULL). */
+enum ka_status kai_authorize_prepare(struct ka_ctx *ctx,
+				     const struct ka_request *req,
+				     struct ka_service **svc,
+				     struct kai_origin *o,
+				     struct ka_auth_info *info, ka_error *err);
+/* Put the credential of (s, req->account) on *headers for a request to
+ * the origin o (already parsed, must be allowed): the token's freshness
+ * and scopes checked, refreshed first if needed, audited. info gets the
+ * outcome. */
+enum ka_status kai_authorize_origin(struct ka_ctx *ctx, struct ka_service *s,
+				    const struct ka_request *req,
+				    const struct kai_origin *o,
+				    struct curl_slist **headers,
+				    struct ka_auth_info *info, ka_error *err);
+/* The credential header's name in s's `header` format. */
+void kai_service_header_name(const struct ka_service *s, const char **name,
+			     size_t *len);
 
 #define KAI_HOST_MAX 256	/* a DNS name (253) or "[IPv6]", plus NUL */
 
@@ -412,28 +577,24 @@ enum ka_status kai_oauth_revoke(const struct ka_mctx *m,
 				const char *token, const char *hint,
 				struct ka_oauth_error *oerr, ka_error *err);
 
-/* Re-read (service, account) from the source stack, bypassing the cache
- * (broker.c). */
-enum ka_status kai_load_fresh(struct ka_ctx *ctx, const char *service,
-			      const char *account, struct ka_record **out,
-			      ka_error *err);
-/* Refresh (s, account) under in-process single flight and the
- * cross-process lock (refresh.c). *out (may be NULL) gets a usable copy
- * of the record after the call. */
-enum ka_status kai_refresh(struct ka_ctx *ctx, struct ka_service *s,
-			   const char *account, unsigned flags,
-			   struct ka_record **out, int *refreshed,
-			   ka_error *err);
+/* Inside the flight of (s, account) (refresh.c): take the cross-process
+ * lock; read the record (from the source of cached, a copy from the cache,
+ * when given; else by walking the stack); unless it is usable now (or
+ * force), refresh it with the refresh module and store the result durably
+ * in the same source before anything uses it. *out gets the record in
+ * force afterwards: the new one, or on a failed refresh the one read (NULL
+ * when reading failed). *refreshed is 1 if this call refreshed. */
+enum ka_status kai_refresh_record(struct ka_ctx *ctx, struct ka_service *s,
+				  const char *account,
+				  const struct ka_record *cached, int force,
+				  struct ka_record **out, int *refreshed,
+				  ka_error *err);
+int kai_refreshable(const struct ka_service *s);
 
 /* The exclusive lock of (service, account) across processes: an fd, or -1
  * with err set. kai_refresh_unlock(-1) is a no-op. */
 int kai_refresh_lock(const char *service, const char *account, ka_error *err);
 void kai_refresh_unlock(int fd);
-/* Check service and account as every broker entry point does (account
- * NULL becomes KA_ACCOUNT_DEFAULT); *out is the usable service. */
-enum ka_status kai_service_usable(struct ka_ctx *ctx, const char *service,
-				  const char **account, struct ka_service **out,
-				  ka_error *err);
 /* host->http: kai_http with the instance's context. */
 enum ka_status kai_host_http(const struct ka_mctx *m,
 			     const struct ka_http_request *req,

@@ -1,6 +1,7 @@
 /* record.c: the token record, its secrets in wiped memory, and its JSON. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,6 @@ KAI_API void ka_record_free(struct ka_record *r)
 	kai_secure_free(r->refresh_token);
 	free(r->token_type);
 	free(r->account);
-	free(r->source);
 	kai_strv_clear(&r->scopes);
 	explicit_bzero(r, sizeof(*r));
 	free(r);
@@ -89,11 +89,6 @@ KAI_API enum ka_status ka_record_set_account(struct ka_record *r,
 					     const char *a)
 {
 	return set_plain(&r->account, a, 256);
-}
-
-enum ka_status kai_record_set_source(struct ka_record *r, const char *src)
-{
-	return set_plain(&r->source, src, 256);
 }
 
 KAI_API enum ka_status ka_record_add_scope(struct ka_record *r,
@@ -174,7 +169,14 @@ KAI_API int ka_record_has_scope(const struct ka_record *r, const char *scope)
 
 KAI_API const char *ka_record_source(const struct ka_record *r)
 {
-	return r->source;
+	return r->src_name[0] != '\0' ? r->src_name : NULL;
+}
+
+void kai_record_place(struct ka_record *r, const struct ka_mctx *m)
+{
+	r->src = m;
+	snprintf(r->src_name, sizeof(r->src_name), "%s",
+		 m != NULL ? m->modname : "");
 }
 
 enum ka_status kai_record_dup(const struct ka_record *r,
@@ -190,8 +192,7 @@ enum ka_status kai_record_dup(const struct ka_record *r,
 	if ((r->access_token && !(c->access_token = kai_secure_strdup(r->access_token))) ||
 	    (r->refresh_token && !(c->refresh_token = kai_secure_strdup(r->refresh_token))) ||
 	    (r->token_type && !(c->token_type = strdup(r->token_type))) ||
-	    (r->account && !(c->account = strdup(r->account))) ||
-	    (r->source && !(c->source = strdup(r->source)))) {
+	    (r->account && !(c->account = strdup(r->account)))) {
 		ka_record_free(c);
 		return KA_ERR_NOMEM;
 	}
@@ -201,6 +202,8 @@ enum ka_status kai_record_dup(const struct ka_record *r,
 			return KA_ERR_NOMEM;
 		}
 	}
+	c->src = r->src;
+	memcpy(c->src_name, r->src_name, sizeof(c->src_name));
 	c->expires_at = r->expires_at;
 	c->refresh_expires_at = r->refresh_expires_at;
 	c->obtained_at = r->obtained_at;

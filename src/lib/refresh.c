@@ -1,6 +1,7 @@
-/* refresh.c: refresh coordination for every refresh module: single flight
- * per (service, account) in a process, an exclusive lock file across
- * processes, and the rotated record stored durably before anyone uses it. */
+/* refresh.c: one refresh of one record, for every refresh module: an
+ * exclusive lock file across processes, a re-read under it, and the
+ * rotated record stored durably in its own source before anyone uses it.
+ * (In a process, the broker core's flight makes it one at a time.) */
 #include "config.h"
 
 #include <errno.h>
@@ -15,8 +16,8 @@
 
 #include "kai.h"
 
-/* How long a thread waits for another's refresh, and a process for the
- * lock: longer than a refresh with its retries can take. */
+/* How long a process waits for the lock: longer than a refresh with its
+ * retries can take. */
 #define REFRESH_WAIT_S 90
 #define LOCK_POLL_MS 5
 
@@ -172,238 +173,85 @@ void kai_refresh_unlock(int fd)
 
 /* ---- one refresh, under the lock ---------------------------------------- */
 
-
-static int refreshable(const struct ka_service *s)
+int kai_refreshable(const struct ka_service *s)
 {
 	return s->refresh != NULL && s->refresh->mod != NULL &&
 	       s->refresh->mod->refresh != NULL &&
 	       s->refresh->mod->refresh->refresh != NULL;
 }
 
+/* Under the lock, the record as the sources hold it now (another process
+ * may have refreshed while we waited): from the source of the cached copy
+ * when there is one, else by walking the stack, which then happens once
+ * for the whole refresh. */
+static enum ka_status read_locked(struct ka_service *s, const char *account,
+				  const struct ka_record *cached,
+				  struct ka_record **out, ka_error *err)
+{
+	if (cached != NULL && cached->src != NULL)
+		return kai_source_load(s, cached->src, account, out, err);
+	return kai_stack_load(s, account, out, err);
+}
+
 static enum ka_status refresh_locked(struct ka_ctx *ctx, struct ka_service *s,
-				     const char *account, unsigned flags,
+				     const char *account,
+				     const struct ka_record *cached, int force,
 				     struct ka_record **out, int *refreshed,
 				     ka_error *err)
 {
-	struct ka_record *cur = NULL, *next = NULL;
+	struct ka_record *now = NULL, *next = NULL;
 	struct ka_mctx *m = s->refresh;
 	enum ka_status st;
 
-	*out = NULL;
-	/* Another process may have refreshed while we waited. */
-	if ((st = kai_load_fresh(ctx, s->name, account, &cur, err)) != KA_OK)
+	if ((st = read_locked(s, account, cached, &now, err)) != KA_OK)
 		return st;
-	if (!(flags & KA_REFRESH_FORCE) && kai_record_usable(s, cur, kai_now())) {
-		*out = cur;
+	*out = now;
+	if (!force && kai_record_usable(s, now, kai_now()))
 		return KA_OK;
-	}
-	st = m->mod->refresh->refresh(m, cur, &next, err);
+	st = m->mod->refresh->refresh(m, now, &next, err);
 	if (st == KA_OK && next == NULL)
 		st = KA_ERR_MODULE;
 	if (st != KA_OK) {
-		if (err != NULL && err->code == KA_OK)
+		if (err->code == KA_OK)
 			kai_error_set(err, st, "refreshing %s failed: %s",
 				      s->name, ka_strerror(st));
-		goto out;
+		return st;
 	}
 	hook("answered");
-	if (next->obtained_at == 0)
-		next->obtained_at = kai_now();
-	/* Durable before it is used or cached: a crash after this point
-	 * leaves the rotated refresh token in the store. */
-	if ((st = ka_record_set_account(next, account)) != KA_OK ||
-	    (st = ka_store(ctx, s->name, account, next, err)) != KA_OK) {
+	/* Durable before it is used or cached, and in the source the old
+	 * record lives in: a crash after this point leaves the rotated
+	 * refresh token in the store. */
+	kai_record_place(next, now->src);
+	if ((st = kai_stack_store(s, account, now->src, next, err)) != KA_OK) {
 		kai_log(ctx, 3, "%s: the server issued new tokens but storing "
 			"them failed; the sign-in may be lost", s->name);
-		goto out;
+		ka_record_free(next);
+		return st;
 	}
 	hook("stored");
 	*refreshed = 1;
 	*out = next;
-	next = NULL;
+	ka_record_free(now);
 	kai_log(ctx, 6, "%s: refreshed the token of %s", s->name, account);
-out:
-	ka_record_free(cur);
-	ka_record_free(next);
-	return st;
+	return KA_OK;
 }
 
-static enum ka_status refresh_now(struct ka_ctx *ctx, struct ka_service *s,
-				  const char *account, unsigned flags,
+enum ka_status kai_refresh_record(struct ka_ctx *ctx, struct ka_service *s,
+				  const char *account,
+				  const struct ka_record *cached, int force,
 				  struct ka_record **out, int *refreshed,
 				  ka_error *err)
 {
 	enum ka_status st;
 	int fd;
 
+	*out = NULL;
+	*refreshed = 0;
 	if ((fd = lock_take(s->name, account, err)) < 0)
-		return err != NULL && err->code != KA_OK ? err->code : KA_ERR_IO;
+		return err->code != KA_OK ? err->code : KA_ERR_IO;
 	hook("locked");
-	st = refresh_locked(ctx, s, account, flags, out, refreshed, err);
+	st = refresh_locked(ctx, s, account, cached, force, out, refreshed, err);
 	kai_refresh_unlock(fd);
-	return st;
-}
-
-/* ---- single flight in this process -------------------------------------- */
-
-struct flight {
-	const struct ka_ctx *ctx;
-	char *service;
-	char *account;
-	int done;
-	unsigned refs;
-	enum ka_status st;
-	ka_error err;
-	struct ka_record *rec;
-	pthread_cond_t cond;
-	struct flight *next;
-};
-
-static pthread_mutex_t flights_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct flight *flights;
-
-static void flight_free(struct flight *f)
-{
-	pthread_cond_destroy(&f->cond);
-	free(f->service);
-	free(f->account);
-	ka_record_free(f->rec);
-	free(f);
-}
-
-static struct flight *flight_new(const struct ka_ctx *ctx, const char *service,
-				 const char *account)
-{
-	struct flight *f = calloc(1, sizeof(*f));
-	pthread_condattr_t ca;
-
-	if (f == NULL)
-		return NULL;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (pthread_cond_init(&f->cond, &ca) != 0) {
-		pthread_condattr_destroy(&ca);
-		free(f);
-		return NULL;
-	}
-	pthread_condattr_destroy(&ca);
-	f->ctx = ctx;
-	f->refs = 1;
-	f->service = strdup(service);
-	f->account = strdup(account);
-	if (f->service == NULL || f->account == NULL) {
-		flight_free(f);
-		return NULL;
-	}
-	return f;
-}
-
-/* Caller holds flights_lock. */
-static struct flight *flight_find(const struct ka_ctx *ctx,
-				  const char *service, const char *account)
-{
-	for (struct flight *f = flights; f != NULL; f = f->next)
-		if (f->ctx == ctx && strcmp(f->service, service) == 0 &&
-		    strcmp(f->account, account) == 0)
-			return f;
-	return NULL;
-}
-
-static void flight_unlink(struct flight *f)
-{
-	struct flight **pp;
-
-	for (pp = &flights; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == f) {
-			*pp = f->next;
-			return;
-		}
-	}
-}
-
-/* Wait for the refresh another thread is doing; flights_lock held. */
-static enum ka_status flight_wait(struct flight *f, struct ka_record **out,
-				  ka_error *err)
-{
-	struct timespec until;
-	enum ka_status st;
-	int rc = 0;
-
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += REFRESH_WAIT_S;
-	f->refs++;
-	while (!f->done && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&f->cond, &flights_lock, &until);
-	if (!f->done) {
-		kai_error_set(err, KA_ERR_TIMEOUT, "the refresh of %s in another "
-			      "thread did not finish within %d s", f->service,
-			      REFRESH_WAIT_S);
-		st = KA_ERR_TIMEOUT;
-	} else {
-		st = f->st;
-		kai_error_copy(err, &f->err);
-		if (st == KA_OK && f->rec != NULL &&
-		    (st = kai_record_dup(f->rec, out)) != KA_OK)
-			kai_error_set(err, st, "out of memory");
-	}
-	if (--f->refs == 0)
-		flight_free(f);
-	return st;
-}
-
-enum ka_status kai_refresh(struct ka_ctx *ctx, struct ka_service *s,
-			   const char *account, unsigned flags,
-			   struct ka_record **out, int *refreshed,
-			   ka_error *err)
-{
-	struct ka_record *rec = NULL;
-	struct flight *f;
-	enum ka_status st;
-	int did = 0;
-
-	if (out != NULL)
-		*out = NULL;
-	if (refreshed != NULL)
-		*refreshed = 0;
-	if (!refreshable(s)) {
-		kai_error_set(err, KA_ERR_UNSUPPORTED, "service '%s' has no "
-			      "refresh module", s->name);
-		return KA_ERR_UNSUPPORTED;
-	}
-	pthread_mutex_lock(&flights_lock);
-	if ((f = flight_find(ctx, s->name, account)) != NULL) {
-		st = flight_wait(f, out != NULL ? out : &rec, err);
-		pthread_mutex_unlock(&flights_lock);
-		ka_record_free(rec);
-		return st;
-	}
-	if ((f = flight_new(ctx, s->name, account)) == NULL) {
-		pthread_mutex_unlock(&flights_lock);
-		kai_error_set(err, KA_ERR_NOMEM, "out of memory");
-		return KA_ERR_NOMEM;
-	}
-	f->next = flights;
-	flights = f;
-	pthread_mutex_unlock(&flights_lock);
-
-	ka_error_clear(&f->err);
-	st = refresh_now(ctx, s, account, flags, &rec, &did, &f->err);
-
-	pthread_mutex_lock(&flights_lock);
-	f->st = st;
-	f->rec = rec;
-	f->done = 1;
-	flight_unlink(f);
-	pthread_cond_broadcast(&f->cond);
-	kai_error_copy(err, &f->err);
-	if (st == KA_OK && out != NULL &&
-	    (st = kai_record_dup(rec, out)) != KA_OK)
-		kai_error_set(err, st, "out of memory");
-	if (--f->refs == 0)
-		flight_free(f);
-	pthread_mutex_unlock(&flights_lock);
-	if (refreshed != NULL)
-		*refreshed = did;
 	return st;
 }
 
@@ -413,12 +261,20 @@ KAI_API enum ka_status ka_refresh(struct ka_ctx *ctx, const char *service,
 				  const char *account, unsigned flags,
 				  int *refreshed, ka_error *err)
 {
+	KAI_ERROR_LOCAL(err);
 	struct ka_service *s;
 	enum ka_status st;
 
 	if (refreshed != NULL)
 		*refreshed = 0;
-	if ((st = kai_service_usable(ctx, service, &account, &s, err)) != KA_OK)
+	if ((st = kai_resolve(ctx, service, &account, &s, err)) != KA_OK)
 		return st;
-	return kai_refresh(ctx, s, account, flags, NULL, refreshed, err);
+	if (!kai_refreshable(s)) {
+		kai_error_set(err, KA_ERR_UNSUPPORTED, "service '%s' has no "
+			      "refresh module", s->name);
+		return KA_ERR_UNSUPPORTED;
+	}
+	return kai_core(ctx, s, account, flags & KA_REFRESH_FORCE ?
+			KAI_WANT_FORCE : KAI_WANT_REFRESH, NULL, NULL,
+			refreshed, err);
 }

@@ -142,7 +142,7 @@ KAI_API enum ka_status ka_service_describe(struct ka_ctx *ctx,
 		kai_error_set(err, KA_ERR_INVALID, "no callback given");
 		return KA_ERR_INVALID;
 	}
-	if ((st = kai_service_usable(ctx, service, &account, &s, err)) != KA_OK)
+	if ((st = kai_resolve(ctx, service, &account, &s, err)) != KA_OK)
 		return st;
 	m = s->refresh;
 	if (m != NULL && m->mod != NULL && m->initialized &&

@@ -72,9 +72,9 @@ KAI_API enum ka_status ka_signin(struct ka_ctx *ctx, const char *service,
 	struct ka_service *s;
 	struct ka_mctx *m;
 	enum ka_status st;
-	int fd;
 
-	if ((st = kai_service_usable(ctx, service, &account, &s, err)) != KA_OK ||
+	KAI_ERROR_LOCAL(err);
+	if ((st = kai_resolve(ctx, service, &account, &s, err)) != KA_OK ||
 	    (st = refresh_module(s, err)) != KA_OK)
 		return st;
 	m = s->refresh;
@@ -101,14 +101,9 @@ KAI_API enum ka_status ka_signin(struct ka_ctx *ctx, const char *service,
 	}
 	if ((st = ka_record_set_account(rec, account)) != KA_OK)
 		goto out;
-	/* Under the refresh lock, so a refresh in flight cannot overwrite
-	 * the new sign-in with a record of the old one. */
-	if ((fd = kai_refresh_lock(s->name, account, err)) < 0) {
-		st = err != NULL && err->code ? err->code : KA_ERR_IO;
-		goto out;
-	}
-	st = ka_store(ctx, s->name, account, rec, err);
-	kai_refresh_unlock(fd);
+	/* Under the refresh lock, so a refresh in flight in another process
+	 * cannot overwrite the new sign-in with a record of the old one. */
+	st = kai_store(ctx, s, account, rec, 1, err);
 	if (st == KA_OK)
 		kai_log(ctx, 6, "%s: signed in as %s", s->name, account);
 out:
@@ -117,8 +112,8 @@ out:
 }
 
 /* Revoke what the module can; the outcome goes to res. */
-static void revoke(struct ka_ctx *ctx, struct ka_service *s,
-		   const char *account, struct ka_logout_result *res)
+static void revoke(struct ka_service *s, const char *account,
+		   struct ka_logout_result *res)
 {
 	struct ka_record *rec = NULL;
 	struct ka_mctx *m = s->refresh;
@@ -129,7 +124,7 @@ static void revoke(struct ka_ctx *ctx, struct ka_service *s,
 	    m->mod->refresh->revoke == NULL)
 		return;
 	ka_error_clear(&e);
-	if (kai_load_fresh(ctx, s->name, account, &rec, &e) != KA_OK)
+	if (kai_stack_load(s, account, &rec, &e) != KA_OK)
 		return;		/* nothing to revoke */
 	ka_error_clear(&e);
 	st = m->mod->refresh->revoke(m, rec, &e);
@@ -145,28 +140,42 @@ static void revoke(struct ka_ctx *ctx, struct ka_service *s,
 	ka_record_free(rec);
 }
 
+/* Inside the flight and, when it can be had, the refresh lock: a refresh
+ * elsewhere must not store the record again after it was erased. */
+static enum ka_status logout_flight(struct ka_ctx *ctx, struct ka_service *s,
+				    struct kai_slot *sl, const char *account,
+				    void *data, ka_error *err)
+{
+	struct ka_logout_result *res = data;
+	enum ka_status st;
+	ka_error lerr;
+	int fd;
+
+	ka_error_clear(&lerr);
+	/* Logging out must work even when the lock cannot be had. */
+	if ((fd = kai_refresh_lock(s->name, account, &lerr)) < 0)
+		kai_log(ctx, 4, "%s; logging out without it", lerr.text);
+	kai_slot_drop(s, sl);
+	revoke(s, account, res);
+	st = kai_stack_erase(s, account, &res->erased, err);
+	kai_refresh_unlock(fd);
+	return st;
+}
+
 KAI_API enum ka_status ka_logout(struct ka_ctx *ctx, const char *service,
 				 const char *account,
 				 struct ka_logout_result *res, ka_error *err)
 {
+	KAI_ERROR_LOCAL(err);
 	struct ka_logout_result dummy;
 	struct ka_service *s;
-	ka_error lerr;
 	enum ka_status st;
-	int fd;
 
 	if (res == NULL)
 		res = &dummy;
 	memset(res, 0, sizeof(*res));
 	ka_error_clear(&res->revoke_error);
-	if ((st = kai_service_usable(ctx, service, &account, &s, err)) != KA_OK)
+	if ((st = kai_resolve(ctx, service, &account, &s, err)) != KA_OK)
 		return st;
-	ka_error_clear(&lerr);
-	/* Logging out must work even when the lock cannot be had. */
-	if ((fd = kai_refresh_lock(s->name, account, &lerr)) < 0)
-		kai_log(ctx, 4, "%s; logging out without it", lerr.text);
-	revoke(ctx, s, account, res);
-	st = ka_erase(ctx, s->name, account, &res->erased, err);
-	kai_refresh_unlock(fd);
-	return st;
+	return kai_flight(ctx, s, account, logout_flight, res, err);
 }

@@ -530,20 +530,34 @@ static void key_header(struct stanza *st, const config_setting_t *c)
 		st->oom = 1;
 }
 
-static void key_min_valid(struct stanza *st, const config_setting_t *c)
+/* An integer number of seconds from lo to hi into *out. */
+static void seconds_key(struct stanza *st, const config_setting_t *c,
+			long long lo, long long hi, long *out)
 {
+	const char *name = config_setting_name(c);
 	long long v;
 
 	if (config_setting_type(c) != CONFIG_TYPE_INT &&
 	    config_setting_type(c) != CONFIG_TYPE_INT64) {
-		sfail(st, c, "'min_valid' must be an integer (seconds)");
+		sfail(st, c, "'%s' must be an integer (seconds)", name);
 		return;
 	}
 	v = config_setting_get_int64(c);
-	if (v < 0 || v > LONG_MAX)
-		sfail(st, c, "'min_valid' must be 0 or more (seconds)");
+	if (v < lo || v > hi)
+		sfail(st, c, "'%s' must be from %lld to %lld (seconds)", name,
+		      lo, hi);
 	else
-		st->s->min_valid = (long)v;
+		*out = (long)v;
+}
+
+static void key_min_valid(struct stanza *st, const config_setting_t *c)
+{
+	seconds_key(st, c, 0, INT32_MAX, &st->s->min_valid);
+}
+
+static void key_timeout(struct stanza *st, const config_setting_t *c)
+{
+	seconds_key(st, c, 1, 3600, &st->s->timeout);
 }
 
 static void key_locked(struct stanza *st, const config_setting_t *c)
@@ -613,6 +627,7 @@ static const struct {
 	{ "source", key_source },
 	{ "refresh", key_refresh },
 	{ "min_valid", key_min_valid },
+	{ "timeout", key_timeout },
 	{ "locked", key_locked },
 };
 
@@ -638,7 +653,8 @@ enum ka_status kai_stanza_read(struct ka_ctx *ctx, struct ka_service *s,
 			service_keys[k].fn(&st, c);
 		else
 			sfail(&st, c, "unknown key '%s' (known: description, hosts, "
-			      "scopes, header, source, refresh, min_valid, locked)",
+			      "scopes, header, source, refresh, min_valid, timeout, "
+			      "locked)",
 			      config_setting_name(c));
 	}
 	if (!st.have_hosts)

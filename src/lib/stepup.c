@@ -90,17 +90,20 @@ KAI_API enum ka_status ka_signin_step_up(struct ka_ctx *ctx,
 {
 	struct ka_signin_options so = { 0 };
 	struct ka_record *r = NULL;
+	struct ka_service *s;
 	struct kai_strv all = { 0 };
 	const char *v[UNION_MAX + 1];
 	enum ka_status st = KA_OK;
 	ka_error ignored;
 
 	KAI_ERROR_LOCAL(err);
+	if ((st = kai_resolve(ctx, service, &account, &s, err)) != KA_OK)
+		return st;
 	if (opts != NULL)
 		so = *opts;
 	ka_error_clear(&ignored);
 	/* The scopes held now; none when not signed in. */
-	if (kai_load_fresh(ctx, service, account, &r, &ignored) == KA_OK)
+	if (kai_stack_load(s, account, &r, &ignored) == KA_OK)
 		for (size_t i = 0; i < r->scopes.n && st == KA_OK; i++)
 			st = kai_strv_add(&all, r->scopes.v[i]);
 	for (size_t i = 0; i < so.nscopes && st == KA_OK; i++)

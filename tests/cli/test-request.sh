@@ -109,7 +109,9 @@ d = json.load(open(sys.argv[1]))
 assert d["status"] == 200, d
 assert d["headers"]["x-recorder"] == "yes", d
 assert d["body"] == "hello from %s /json\n" % sys.argv[2], d
-assert d["metadata"] == {"auth_required": False, "service": "api", "scope": "api:read"}, d
+assert d["metadata"] == {"auth_required": False, "service": "api",
+                         "account": "default", "scope": "api:read",
+                         "injected": True}, d
 PY
 no_canary "--json"
 

@@ -22,7 +22,7 @@
 : "${KA_TOP_SRCDIR:?run from make check (KA_TOP_SRCDIR is not set)}"
 : "${KA_TOP_BUILDDIR:?run from make check}"
 if [ -z "${OIDC_ISSUER:-}" ]; then
-	OIDC_ACCESS_TTL=${OIDC_ACCESS_TTL:-3}
+	OIDC_ACCESS_TTL=${OIDC_ACCESS_TTL:-6}
 	export OIDC_ACCESS_TTL
 	exec sh "$KA_TOP_SRCDIR/tests/servers/oidc/with-oidc.sh" sh "$0" "$@"
 fi

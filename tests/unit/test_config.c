@@ -286,7 +286,7 @@ static const struct bad_case bad_cases[] = {
 	{ "hosts = [\"https://a.example\"];\nheader = 5;\nsource = ({module=\"file\";});\n",
 	  3, "'header' must be a string" },
 	{ "hosts = [\"https://a.example\"];\nmin_valid = -1;\nsource = ({module=\"file\";});\n",
-	  3, "'min_valid' must be 0 or more" },
+	  3, "'min_valid' must be from 0 to" },
 	{ "hosts = [\"https://a.example\"];\nmin_valid = \"60\";\nsource = ({module=\"file\";});\n",
 	  3, "'min_valid' must be an integer" },
 	{ "hosts = [\"https://a.example\"];\nlocked = 1;\nsource = ({module=\"file\";});\n",

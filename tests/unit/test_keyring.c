@@ -122,9 +122,7 @@ static void uncache(const char *service)
 {
 	struct ka_service *s = svc(service);
 
-	kai_br_wrlock(&s->cache_lock);
-	kai_cache_clear(s);
-	kai_br_wrunlock(&s->cache_lock);
+	kai_cache_forget(s);
 }
 
 static void store_ok(const char *service, const char *account, size_t tok)

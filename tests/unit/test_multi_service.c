@@ -201,15 +201,17 @@ static void request(const struct fixture *f, const char *url,
 		.primitive = KA_PRIMITIVE_HTTP, .method = "GET", .url = url,
 		.scope = scope,
 	};
-	struct ka_auth_info info = { .service = NULL };
+	struct ka_auth_info *info = NULL;
 	struct curl_slist *h = NULL;
 	CURL *c = curl_easy_init();
 	ka_error err;
 
 	ka_error_clear(&err);
-	assert_int_equal(ka_authorize(f->ctx, &req, &h, &info, &err), KA_OK);
-	assert_string_equal(info.service, service);
-	assert_int_equal(info.injected, 1);
+	assert_int_equal(ka_auth_info_new(&info), KA_OK);
+	assert_int_equal(ka_authorize(f->ctx, &req, &h, info, &err), KA_OK);
+	assert_string_equal(ka_auth_info_service(info), service);
+	assert_int_equal(ka_auth_info_injected(info), 1);
+	ka_auth_info_free(info);
 	assert_int_equal(ka_curl_apply(c, &req, h, &err), KA_OK);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
 	assert_int_equal(curl_easy_perform(c), CURLE_OK);

@@ -147,7 +147,7 @@ static enum ka_status authorize_chain(struct tu_fixture *f, const char *json,
 
 	ka_error_clear(&err);
 	st = ka_authorize(f->ctx, &req, headers, &info, &err);
-	assert_int_equal(info.injected, st == KA_OK && req.scope != NULL &&
+	assert_int_equal(ka_auth_info_injected(&info), st == KA_OK && req.scope != NULL &&
 			 strcmp(primitive, KA_PRIMITIVE_HTTP) == 0);
 	ka_tool_scope_free(ts);
 	return st;
