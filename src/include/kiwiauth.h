@@ -395,7 +395,17 @@ struct ka_response;
  * the caller: free it with ka_response_free(). Otherwise *out is NULL and
  * err says why: the authorization's errors as for ka_authorize (with
  * err->auth_required), KA_ERR_NETWORK, KA_ERR_TIMEOUT (the deadline),
- * KA_ERR_PROTOCOL (too many redirects, an answer over max_response). */
+ * KA_ERR_PROTOCOL (too many redirects, an answer over max_response).
+ *
+ * Step-up (RFC 6750 section 3.1, the MCP authorization specification): a
+ * 403 with a Bearer error="insufficient_scope" challenge, answered with no
+ * redirect to the request that carried the credential, is not handed
+ * back. When the record holds every scope the challenge names, the token
+ * is refreshed and the request sent once more; otherwise the call fails
+ * with KA_ERR_DENIED and err->auth_required, naming the scopes to add and
+ * the command that adds them (kiwi-auth signin SERVICE --add-scope S,
+ * ka_signin_step_up()); a server that still refuses is given up on
+ * (KA_ERR_DENIED). */
 enum ka_status ka_perform(struct ka_ctx *ctx,
 			  const struct ka_perform_request *preq,
 			  struct ka_response **out, ka_error *err);

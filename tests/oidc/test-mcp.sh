@@ -20,8 +20,8 @@ mkdir -p "$MCONF"
 : >"$MCP_EVENT_LOG"
 export MCP_EVENT_LOG
 
-node "$OIDC_NODE_DIR/mcp.mjs" good good2 noheader badresource crossorigin \
-	badissuer nos256 tokenorigin >"$T/mcp.out" 2>"$T/mcp.err" &
+node "$OIDC_NODE_DIR/mcp.mjs" good good2 noheader forbid badresource \
+	crossorigin badissuer nos256 tokenorigin >"$T/mcp.out" 2>"$T/mcp.err" &
 MCP_PID=$!
 trap 'kill $MCP_PID 2>/dev/null; ka_cleanup' EXIT
 wait_for "$T/mcp.out" '^ready' 20 || { cat "$T/mcp.err"; ka_fail "the MCP servers did not start"; ka_finish; }
@@ -173,7 +173,9 @@ expect_out '"kiwi-test-good"' "first server: still works"
 
 # ---- step-up: 403 insufficient_scope, then the union of scopes ------------------
 mcp "$S1" "$GOOD" "$WRITE"
-expect_rc 7 "step-up: the write tool is refused without mcp:write (HTTP 403)"
+expect_rc 6 "step-up: the write tool is refused without mcp:write (HTTP 403)"
+expect_err "needs the scopes mcp:write" "step-up: the error names the scope to add"
+expect_err "kiwi-auth signin $S1 --add-scope mcp:write" "step-up: and the command that adds it"
 msignin code "$S1" --add-scope mcp:write
 [ $? -eq 0 ] && grep -q "scope=mcp%3Atools%20mcp%3Awrite" "$T/s.err" &&
 	ka_pass "step-up: signin --add-scope asks for the scopes held plus the new one" ||
@@ -181,6 +183,18 @@ msignin code "$S1" --add-scope mcp:write
 mcp "$S1" "$GOOD" "$WRITE"
 expect_rc 0 "step-up: the write tool works after the step-up"
 expect_out "written by good" "step-up: the tool ran"
+
+# A server that asks again for the scopes the token holds: one resend with a
+# refreshed token, then the performer gives up.
+msignin code --resource "$(url forbid)" --source file --service forbid
+refreshes=$(grants refresh_token)
+mcp forbid "$(url forbid)" "$LIST"
+expect_rc 6 "step-up: a server that never accepts is given up on"
+expect_err "giving up" "step-up: says it gave up"
+[ "$(grep -c '^mcp forbid POST /mcp 403' "$MCP_EVENT_LOG")" = 2 ] &&
+	[ "$(grants refresh_token)" = $((refreshes + 1)) ] &&
+	ka_pass "step-up: capped: one refresh and one resend, no more" ||
+	ka_fail "step-up: sends $(grep -c '^mcp forbid POST /mcp 403' "$MCP_EVENT_LOG"), refreshes $(grants refresh_token) (was $refreshes)"
 
 # ---- negative cases: a clear error, nothing stored -------------------------------
 neg() {	# neg SERVER TEXT DESC

@@ -14,6 +14,9 @@
 //                 403 insufficient_scope without the second)
 //   noheader      401 with a bare `Bearer` challenge; the PRM only at the
 //                 root well-known URI (the client must probe)
+//   forbid        as good, but every request with a valid token is answered
+//                 403 insufficient_scope for mcp:tools, which the token
+//                 holds (a server whose step-up never ends)
 // The rest are stand-ins of misbehaving servers, each serving a document
 // of its own instead of the real one:
 //   badresource   PRM whose `resource` names another URL
@@ -117,8 +120,8 @@ function bearer(resource, prmUrl, scopes) {
   });
 }
 
-// A real MCP server as the SDK documents it.
-function good(name) {
+// A real MCP server as the SDK documents it (forbid: refusing everything).
+function good(name, forbid) {
   return start(name, (app, base) => {
     const resource = `${base}/mcp`;
     const prm = `${base}/.well-known/oauth-protected-resource/mcp`;
@@ -128,6 +131,11 @@ function good(name) {
       scopesSupported: ['mcp:tools'],
       resourceName: `kiwi test ${name}`,
     }));
+    const refuse = (req, res) => {
+      res.set('WWW-Authenticate', `Bearer error="insufficient_scope", scope="mcp:tools", resource_metadata="${prm}"`);
+      res.status(403).json({ error: 'insufficient_scope' });
+    };
+    if (forbid) app.post('/mcp', bearer(resource, prm, ['mcp:tools']), refuse);
     mcpRoutes(app, name, resource, bearer(resource, prm, ['mcp:tools']),
       bearer(resource, prm, ['mcp:tools', 'mcp:write']));
   });
@@ -181,7 +189,8 @@ const names = process.argv.slice(2);
 const urls = {};
 for (const name of names) {
   let line;
-  if (name === 'good' || name === 'good2') line = await good(name);
+  if (name === 'good' || name === 'good2') line = await good(name, false);
+  else if (name === 'forbid') line = await good(name, true);
   else if (name === 'noheader') line = await noheader(name);
   else if (name === 'badresource') {
     line = await standin(name, (b) => ({ [PRM]: { ...prmOf(b, issuer), resource: `${b}/other` } }));
