@@ -33,7 +33,8 @@ kcli() { "$KA_CLI" --config "$MCONF" "$@"; }
 registrations() { grep -c '^register ' "$OIDC_EVENT_LOG"; }
 files() { find "$SD" "$CLIENTS" "$TOKS" -type f 2>/dev/null | sort | tr '\n' ' '; }
 remember() { ka_remember_tokens "$TOKS"; }
-ka_after_run() { remember; }
+# Tokens change only in sign-ins (msignin remembers them) and refreshes.
+ka_after_run() { :; }
 
 # msignin MODE ARGS...: `signin ARGS` with the user's part played by
 # driver.mjs MODE (code, code-iss ISS, device); $T/s.out, $T/s.err.
@@ -53,6 +54,7 @@ msignin() {
 		sleep 0.05
 		n=$((n + 1))
 	done
+	: >"$T/drv"
 	if grep -q 'enter the code' "$T/s.err"; then
 		c=$(sed -n 's/.*enter the code \([A-Z0-9-]*\).*/\1/p' "$T/s.err")
 		node "$OIDC_NODE_DIR/driver.mjs" device "$OIDC_ISSUER" "$c" >"$T/drv" 2>&1
@@ -63,7 +65,7 @@ msignin() {
 		else
 			node "$OIDC_NODE_DIR/driver.mjs" code "$u" >"$T/drv" 2>&1
 		fi
-	fi
+	fi || kill $spid 2>/dev/null	# the browser's part failed: stop waiting
 	wait $spid
 	rc=$?
 	cat "$T/s.out" "$T/s.err" >>"$T/transcript"
@@ -143,6 +145,7 @@ msignin code --resource "$GOOD" --source file
 # ---- refresh with rotation -----------------------------------------------------
 cp "$TOKS/$S1@default.json" "$T/before.json"
 ka_run --config "$MCONF" refresh "$S1"
+remember
 expect_rc 0 "refresh: exits 0"
 [ "$(field_of "$TOKS/$S1@default.json" refresh_token)" != "$(field_of "$T/before.json" refresh_token)" ] &&
 	ka_pass "refresh: the refresh token was rotated and stored" ||
@@ -189,6 +192,7 @@ expect_out "written by good" "step-up: the tool ran"
 msignin code --resource "$(url forbid)" --source file --service forbid
 refreshes=$(grants refresh_token)
 mcp forbid "$(url forbid)" "$LIST"
+remember
 expect_rc 6 "step-up: a server that never accepts is given up on"
 expect_err "giving up" "step-up: says it gave up"
 [ "$(grep -c '^mcp forbid POST /mcp 403' "$MCP_EVENT_LOG")" = 2 ] &&
@@ -238,7 +242,7 @@ msignin code --resource "$(url noheader)" --source file --service plain
 [ $? -eq 0 ] && grep -q "^mcp noheader GET /.well-known/oauth-protected-resource/mcp 404" "$MCP_EVENT_LOG" &&
 	grep -q "^mcp noheader GET /.well-known/oauth-protected-resource 200" "$MCP_EVENT_LOG" &&
 	ka_pass "a bare challenge: path-inserted metadata, then the root's" ||
-	ka_fail "bare challenge: $(cat "$T/s.err"); $(grep noheader "$MCP_EVENT_LOG")"
+	ka_fail "bare challenge: $(cat "$T/s.err" "$T/drv"); $(grep noheader "$MCP_EVENT_LOG")"
 [ -f "$SD/plain.conf" ] && ka_pass "--service names the new stanza" ||
 	ka_fail "--service: $(ls "$SD")"
 
