@@ -19,40 +19,17 @@
 /* ---- the answer, grown in secure memory ------------------------------- */
 
 struct sink {
-	char *buf;		/* secure memory */
-	size_t len, cap;
+	struct kai_buf b;	/* secure */
 	int too_big;
 };
 
 static size_t on_data(char *p, size_t size, size_t n, void *data)
 {
 	struct sink *s = data;
-	size_t add = size * n;
+	int rc = kai_buf_append(&s->b, p, size * n, KAI_HTTP_MAX_RESPONSE);
 
-	if (add > KAI_HTTP_MAX_RESPONSE - s->len) {
-		s->too_big = 1;
-		return 0;	/* aborts the transfer */
-	}
-	if (s->len + add + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap : 4096;
-		char *nb;
-
-		while (cap < s->len + add + 1)
-			cap *= 2;
-		if (cap > KAI_HTTP_MAX_RESPONSE + 1)
-			cap = KAI_HTTP_MAX_RESPONSE + 1;
-		if ((nb = kai_secure_alloc(cap)) == NULL)
-			return 0;
-		if (s->len > 0)
-			memcpy(nb, s->buf, s->len);
-		kai_secure_free(s->buf);
-		s->buf = nb;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, p, add);
-	s->len += add;
-	s->buf[s->len] = '\0';
-	return add;
+	s->too_big = rc == -1;
+	return rc == 0 ? size * n : 0;	/* 0 aborts the transfer */
 }
 
 /* Keep the WWW-Authenticate challenges (RFC 7235) of the answer, joined
@@ -190,13 +167,10 @@ static enum ka_status curl_status(CURLcode rc, const struct sink *s,
 	}
 }
 
-static int set_options(CURL *c, const struct ka_http_request *req,
-		       const struct kai_origin *o, const char *url,
-		       struct curl_slist *headers, struct sink *s,
-		       struct ka_http_response *r)
+int kai_curl_safe(CURL *c, const struct kai_origin *o, const char *url,
+		  long total_ms, long connect_ms)
 {
-	long total = req->timeout_ms > 0 ? req->timeout_ms : HTTP_TIMEOUT_MS;
-	long conn = total < HTTP_CONNECT_MS ? total : HTTP_CONNECT_MS;
+	long conn = total_ms < connect_ms ? total_ms : connect_ms;
 	int bad = 0;
 
 	bad |= curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK;
@@ -205,23 +179,34 @@ static int set_options(CURL *c, const struct ka_http_request *req,
 	bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
-	if (req->ca_file != NULL)
-		bad |= curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file) != CURLE_OK;
 	if (o->loopback)	/* never through a proxy */
 		bad |= curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, conn) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_USERAGENT, HTTP_USER_AGENT) != CURLE_OK;
+	/* No cookies, no credentials from ~/.netrc, no compression bombs. */
+	bad |= curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED) != CURLE_OK;
+	return bad ? -1 : 0;
+}
+
+static int set_options(CURL *c, const struct ka_http_request *req,
+		       const struct kai_origin *o, const char *url,
+		       struct curl_slist *headers, struct sink *s,
+		       struct ka_http_response *r)
+{
+	long total = req->timeout_ms > 0 ? req->timeout_ms : HTTP_TIMEOUT_MS;
+	int bad = kai_curl_safe(c, o, url, total, HTTP_CONNECT_MS) != 0;
+
+	if (req->ca_file != NULL)
+		bad |= curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
 				(curl_off_t)KAI_HTTP_MAX_RESPONSE) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_USERAGENT, HTTP_USER_AGENT) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, s) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_HEADERDATA, r) != CURLE_OK;
-	/* No cookies, no credentials from ~/.netrc, no compression bombs. */
-	bad |= curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED) != CURLE_OK;
 	if (req->body != NULL) {
 		bad |= curl_easy_setopt(c, CURLOPT_POST, 1L) != CURLE_OK;
 		/* Not copied by libcurl: the body stays in the caller's memory. */
@@ -281,7 +266,7 @@ enum ka_status kai_http_ex(const struct ka_ctx *ctx,
 {
 	struct ka_http_response *r = NULL;
 	struct curl_slist *headers = NULL;
-	struct sink s = { 0 };
+	struct sink s = { .b = { .secure = 1 } };
 	struct kai_origin o;
 	char origin[KAI_HOST_MAX + 32];
 	char *canon = NULL;
@@ -310,15 +295,15 @@ enum ka_status kai_http_ex(const struct ka_ctx *ctx,
 			  rc == CURLE_COULDNT_CONNECT;
 	if ((st = curl_status(rc, &s, origin, err)) != KA_OK)
 		goto out;
-	if (s.buf == NULL && (s.buf = kai_secure_alloc(1)) == NULL) {
+	if (s.b.p == NULL && kai_buf_append(&s.b, "", 0, 1) != 0) {
 		st = KA_ERR_NOMEM;
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	media_type(c, r->content_type, sizeof(r->content_type));
-	r->body = s.buf;
-	r->len = s.len;
-	s.buf = NULL;
+	r->body = s.b.p;
+	r->len = s.b.len;
+	s.b.p = NULL;
 	/* Method, origin, status and size: never a path, query or body. */
 	kai_log(ctx, 7, "%s %s: HTTP %ld, %zu bytes", req->method, origin,
 		r->status, r->len);
@@ -327,7 +312,7 @@ enum ka_status kai_http_ex(const struct ka_ctx *ctx,
 out:
 	if (st == KA_ERR_NOMEM)
 		kai_error_set(err, st, "out of memory");
-	kai_secure_free(s.buf);
+	kai_buf_free(&s.b);
 	free(r);
 	if (c != NULL)
 		curl_easy_cleanup(c);

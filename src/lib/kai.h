@@ -28,6 +28,19 @@ enum ka_status kai_strv_addf(struct kai_strv *sv, const char *fmt, ...)
 	KAI_PRINTF(2, 3);
 
 char *kai_strdup(const char *s);	/* NULL-safe */
+
+/* A growing byte buffer, NUL-terminated once anything was added. It grows
+ * by copy and wipe, never realloc, so a secret in it (an answer that
+ * echoes a credential, a token answer) never stays behind in freed
+ * memory; secure: in kai_secure_alloc memory. */
+struct kai_buf {
+	char *p;
+	size_t len, cap;
+	int secure;
+};
+/* 0; -1 when len would pass max (nothing added); -2 out of memory. */
+int kai_buf_append(struct kai_buf *b, const void *p, size_t n, size_t max);
+void kai_buf_free(struct kai_buf *b);	/* wipes; leaves b empty */
 char *kai_asprintf(const char *fmt, ...) KAI_PRINTF(1, 2);
 /* 1 if s holds a byte < 0x20 or 0x7f. */
 int kai_has_ctl(const char *s);
@@ -552,6 +565,12 @@ enum ka_status kai_http_ex(const struct ka_ctx *ctx,
 			   struct ka_http_response **out, int *unsent,
 			   ka_error *err);
 void kai_http_response_free(struct ka_http_response *r);
+/* The settings every request of the library's own has (http.c): url (as
+ * kai_origin_parse made it) only over https, http for loopback o, never
+ * through a proxy to loopback, redirects never followed, TLS verified, no
+ * netrc, no signals, the deadlines. 0, or -1 when libcurl refused one. */
+int kai_curl_safe(CURL *curl, const struct kai_origin *o, const char *url,
+		  long total_ms, long connect_ms);
 enum ka_status kai_form_add(char **form, size_t *len, const char *name,
 			    const char *value);
 enum ka_status kai_random_string(char *out, size_t n);
@@ -600,10 +619,12 @@ enum ka_status kai_host_http(const struct ka_mctx *m,
 			     const struct ka_http_request *req,
 			     struct ka_http_response **out, ka_error *err);
 
-/* Test hook: called at named points of a refresh ("locked", "answered",
- * "stored"). NULL in every program but the tests that set it; never
- * reachable from the shared library's exports. */
-extern void (*kai_refresh_hook)(const char *point);
+/* Test hook (util.c): called at named points ("load" before a source
+ * is read; "locked", "answered", "stored" in a refresh). NULL in every
+ * program but the tests that set it; never reachable from the shared
+ * library's exports. */
+extern void (*kai_test_hook)(const char *point);
+void kai_test_point(const char *point);
 
 /* ---- host services shared by the refresh modules (secretarg.c,
  * loopback.c, http.c): host->secret_arg, oauth_code, form_add_list and

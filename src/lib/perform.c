@@ -18,7 +18,6 @@
 #define CONNECT_MS_DEFAULT 10000L
 #define TIMEOUT_MS_DEFAULT 30000L
 #define REDIRECTS_DEFAULT 10
-#define USER_AGENT "kiwi-auth/" PACKAGE_VERSION
 
 struct kai_resp_header {
 	char *name;
@@ -27,8 +26,7 @@ struct kai_resp_header {
 
 struct ka_response {
 	long status;
-	char *body;		/* NUL-terminated, never NULL once done */
-	size_t len, cap;
+	struct kai_buf body;	/* NUL-terminated, never NULL once done */
 	struct kai_resp_header *h;
 	size_t nh, header_bytes;
 	char *url;
@@ -81,54 +79,25 @@ static void headers_clear(struct ka_response *r)
 	r->nh = r->header_bytes = 0;
 }
 
-/* Buffers are grown by copy and wipe, never realloc: an echoed credential
- * must not stay behind in freed memory before it is masked. */
-static void body_clear(struct ka_response *r)
-{
-	if (r->body != NULL)
-		kai_wipe(r->body, r->cap);
-	free(r->body);
-	r->body = NULL;
-	r->len = r->cap = 0;
-}
-
 KAI_API void ka_response_free(struct ka_response *r)
 {
 	if (r == NULL)
 		return;
-	body_clear(r);
+	kai_buf_free(&r->body);
 	headers_clear(r);
 	free(r->url);
 	free(r);
 }
 
+/* The body grows by copy and wipe (kai_buf): an echoed credential must
+ * not stay behind in freed memory before it is masked. */
 static size_t on_body(char *p, size_t size, size_t n, void *data)
 {
 	struct perform *pf = data;
-	struct ka_response *r = pf->r;
-	size_t add = size * n, cap, len = r->len;
-	char *nb;
+	int rc = kai_buf_append(&pf->r->body, p, size * n, pf->max_response);
 
-	if (add > pf->max_response - r->len) {
-		pf->too_big = 1;
-		return 0;
-	}
-	if (r->len + add + 1 > r->cap) {
-		for (cap = r->cap ? r->cap : 16384; cap < r->len + add + 1;)
-			cap *= 2;
-		if ((nb = malloc(cap)) == NULL)
-			return 0;
-		if (len > 0)
-			memcpy(nb, r->body, len);
-		body_clear(r);
-		r->body = nb;
-		r->cap = cap;
-		r->len = len;
-	}
-	memcpy(r->body + r->len, p, add);
-	r->len += add;
-	r->body[r->len] = '\0';
-	return add;
+	pf->too_big = rc == -1;
+	return rc == 0 ? size * n : 0;
 }
 
 static int header_add(struct ka_response *r, const char *name, size_t nl,
@@ -197,12 +166,12 @@ static void mask_answer(struct perform *pf)
 {
 	struct ka_response *r = pf->r;
 
-	if (r->body != NULL)
-		r->masked += mask(pf, r->body, r->len);
+	if (r->body.p != NULL)
+		r->masked += mask(pf, r->body.p, r->body.len);
 	for (size_t i = 0; i < r->nh; i++)
 		r->masked += mask(pf, r->h[i].value, strlen(r->h[i].value));
 	if (r->masked > 0 && pf->svc != NULL)
-		kai_log(pf->ctx, 4, "%s: the answer held the credential %zu "
+		kai_log(pf->ctx, 6, "%s: the answer held the credential %zu "
 			"time(s); it was masked", pf->svc->name, r->masked);
 }
 
@@ -355,20 +324,7 @@ static int set_options(struct perform *pf, const struct kai_origin *o,
 	int bad = 0;
 
 	curl_easy_reset(c);
-	bad |= curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR,
-				o->loopback ? "http,https" : "https") != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
-	if (o->loopback)	/* never through a proxy */
-		bad |= curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, left) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-				conn < left ? conn : left) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT) != CURLE_OK;
+	bad |= kai_curl_safe(c, o, url, left, conn) != 0;
 	bad |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, pf) != CURLE_OK;
@@ -447,7 +403,7 @@ static enum ka_status hop(struct perform *pf, unsigned n, const char *url,
 			"for %s: sent without the credential", pf->svc->name, n,
 			origin);
 	}
-	body_clear(r);
+	kai_buf_free(&r->body);
 	headers_clear(r);
 	pf->too_big = 0;
 	if (set_options(pf, &o, canon, headers, method, body, blen, left)) {
@@ -460,7 +416,7 @@ static enum ka_status hop(struct perform *pf, unsigned n, const char *url,
 		goto out;
 	curl_easy_getinfo(pf->curl, CURLINFO_RESPONSE_CODE, &r->status);
 	kai_log(pf->ctx, 7, "%s %s: HTTP %ld, %zu bytes", method, origin,
-		r->status, r->len);
+		r->status, r->body.len);
 	free(r->url);
 	r->url = canon;
 	canon = NULL;
@@ -677,7 +633,7 @@ KAI_API enum ka_status ka_perform(struct ka_ctx *ctx,
 	}
 	if ((st = prepare(&pf, err)) == KA_OK &&
 	    (st = run_step_up(&pf, err)) == KA_OK &&
-	    pf.r->body == NULL && (pf.r->body = calloc(1, 1)) == NULL) {
+	    pf.r->body.p == NULL && kai_buf_append(&pf.r->body, "", 0, 1) != 0) {
 		kai_error_set(err, KA_ERR_NOMEM, "out of memory");
 		st = KA_ERR_NOMEM;
 	}
@@ -704,8 +660,8 @@ KAI_API long ka_response_status(const struct ka_response *r)
 KAI_API const char *ka_response_body(const struct ka_response *r, size_t *len)
 {
 	if (len != NULL)
-		*len = r->len;
-	return r->body;
+		*len = r->body.len;
+	return r->body.p;
 }
 
 KAI_API size_t ka_response_header_count(const struct ka_response *r)

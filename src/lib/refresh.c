@@ -21,12 +21,9 @@
 #define REFRESH_WAIT_S 90
 #define LOCK_POLL_MS 5
 
-void (*kai_refresh_hook)(const char *point);
-
 static void hook(const char *point)
 {
-	if (kai_refresh_hook != NULL)
-		kai_refresh_hook(point);
+	kai_test_point(point);
 }
 
 /* ---- the cross-process lock -------------------------------------------- */

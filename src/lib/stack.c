@@ -123,6 +123,7 @@ static enum ka_status load_one(struct ka_service *s, const struct ka_mctx *m,
 	enum ka_status st;
 
 	*out = NULL;
+	kai_test_point("load");
 	st = normalize(m->mod->source->load((struct ka_mctx *)m, s->name,
 					    account, &r, e));
 	if (st == KA_OK && r == NULL)

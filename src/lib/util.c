@@ -104,3 +104,58 @@ int64_t kai_now(void)
 {
 	return (int64_t)time(NULL);
 }
+
+void (*kai_test_hook)(const char *point);
+
+void kai_test_point(const char *point)
+{
+	if (kai_test_hook != NULL)
+		kai_test_hook(point);
+}
+
+static void buf_release(char *p, size_t cap, int secure)
+{
+	if (p == NULL)
+		return;
+	if (secure) {
+		kai_secure_free(p);
+		return;
+	}
+	kai_wipe(p, cap);
+	free(p);
+}
+
+int kai_buf_append(struct kai_buf *b, const void *p, size_t n, size_t max)
+{
+	size_t cap;
+	char *nb;
+
+	if (b->len > max || n > max - b->len)
+		return -1;
+	if (b->len + n + 1 > b->cap) {
+		for (cap = b->cap ? b->cap : 4096; cap < b->len + n + 1;)
+			cap *= 2;
+		if (cap > max + 1)
+			cap = max + 1;
+		nb = b->secure ? kai_secure_alloc(cap) : malloc(cap);
+		if (nb == NULL)
+			return -2;
+		if (b->len > 0)
+			memcpy(nb, b->p, b->len);
+		buf_release(b->p, b->cap, b->secure);
+		b->p = nb;
+		b->cap = cap;
+	}
+	if (n > 0)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+void kai_buf_free(struct kai_buf *b)
+{
+	buf_release(b->p, b->cap, b->secure);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}

@@ -167,6 +167,18 @@ ka_run request -H 'Bad Header' "$A/"
 expect_rc 2 "malformed -H"
 ka_run request -X get "$A/"
 expect_rc 2 "malformed -X"
+ka_run request --scope api:read -H 'Host: evil.example' "$A/host"
+expect_rc 2 "a Host header is refused"
+expect_err "header 1 ('Host') would change where or how the request goes" \
+	"Host header: says why"
+expect_eq "$(requests "$T/a.log" /host)" "0" "Host header: server never contacted"
+ka_run request --scope api:read -H 'Authorization : x' "$A/space"
+expect_rc 2 "a space before the colon is refused"
+expect_err "no space may stand between the name 'Authorization' and the colon" \
+	"space before the colon: says what is wrong"
+ka_run request --scope api:read --timeout 1 "$A/trickle?n=100"
+expect_rc 5 "a trickling server meets --timeout"
+expect_err "did not answer within the deadline" "--timeout: says why"
 
 # ---- redirects ----------------------------------------------------------------
 ka_run request --scope api:read "$A/redirect?to=$A/same"
@@ -186,6 +198,11 @@ expect_eq "$(values "$T/b.log" /landing Authorization)" "" \
 expect_eq "$(values "$T/b.log" /landing X-Trace)" "1" \
 	"cross-origin redirect: other headers kept"
 no_canary "cross-origin redirect"
+
+# Every tool header dropped on the hop: the request still goes.
+ka_run request --scope api:read -H 'Cookie: c=1' "$A/redirect?to=$B/bare"
+expect_rc 0 "cross-origin redirect with only credential headers"
+expect_eq "$(values "$T/b.log" /bare Cookie)" "" "the tool's Cookie is not sent"
 
 ka_run request --scope api:read -d 'payload=1' \
 	"$A/redirect?code=307&to=$B/post307"

@@ -150,7 +150,7 @@ static int cmd_refresh(void)
 	int did = 0;
 
 	ka_error_clear(&err);
-	kai_refresh_hook = pause_at;
+	kai_test_hook = pause_at;
 	st = ka_refresh(ctx, service, NULL, KA_REFRESH_FORCE, &did, &err);
 	if (st != KA_OK) {
 		fprintf(stderr, "oidc_helper: %s\n", err.text);

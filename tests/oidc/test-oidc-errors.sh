@@ -54,7 +54,10 @@ refresh_fails error5xx 1 "answered HTTP 503 every time it was tried" "5xx"
 	ka_fail "5xx: $(grep -c POST "$T/bad-error5xx.log") attempts"
 start=$(date +%s)
 refresh_fails slow 5 "did not answer in time" "slow server"
-[ $(($(date +%s) - start)) -le 4 ] && ka_pass "slow server: bounded by the timeout" ||
+# The server answers after 120 s; the refresh gives up after its 1 s
+# timeout. The bound is loose so a loaded machine cannot fail it, and
+# still far below the server's delay.
+[ $(($(date +%s) - start)) -le 60 ] && ka_pass "slow server: bounded by the timeout" ||
 	ka_fail "slow server: took $(($(date +%s) - start)) s"
 [ "$(grep -c POST "$T/bad-slow.log")" = 1 ] &&
 	ka_pass "slow server: a timed-out refresh is not replayed" ||

@@ -7,6 +7,11 @@ appends one JSON line per request it receives to LOGFILE:
 
 Routes:
   /redirect?to=URL&code=N  answers N (default 302) with Location: URL
+  /leak?to=URL             302 to URL?t=<the request's X-Kiwi-Key or
+                           Authorization>, as a careless server might
+  /loop                    302 to /loop, for ever
+  /big?n=N                 200 with N bytes of body
+  /trickle?n=N             200 announcing N bytes, sent one every 0.2 s
   /status/N                answers status N with a short text body
   /echo                    echoes the request headers (body, and X-Echo)
   anything else            200, body "hello from PORT PATH" (text/plain)
@@ -16,10 +21,11 @@ Python standard library only. Usage: recorder.py PORTFILE LOGFILE
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 
 from loopback_server import serve
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 LOCK = threading.Lock()
 
@@ -61,6 +67,25 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/redirect":
             code = int(q.get("code", ["302"])[0])
             self.answer(code, "moved\n", [("Location", q["to"][0])])
+        elif url.path == "/leak":
+            cred = self.headers.get("X-Kiwi-Key") or self.headers.get("Authorization") or ""
+            self.answer(302, "moved\n", [("Location", q["to"][0] + "?t=" + quote(cred))])
+        elif url.path == "/loop":
+            self.answer(302, "again\n", [("Location", "/loop")])
+        elif url.path == "/big":
+            self.answer(200, "x" * int(q["n"][0]))
+        elif url.path == "/trickle":
+            n = int(q["n"][0])
+            self.send_response(200)
+            self.send_header("Content-Length", str(n))
+            self.end_headers()
+            try:
+                for _ in range(n):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass
         elif url.path == "/echo":
             # Echoes the request headers back, in the body and in one
             # response header, as some debugging endpoints do.

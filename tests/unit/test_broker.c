@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -413,6 +414,219 @@ static void hot_path_refuses_expiring_tokens(void **state)
 	assert_int_equal(tu_calls(f->counter[1], "load"), 1);
 }
 
+
+/* ---- the core: one walk, one store, per-account flights ------------------ */
+
+/* svc with two counting sources (c0 first, c1 second) whose found record
+ * expires in 30 s, inside the default 60 s window, and test_refresh
+ * counting into c2. */
+static void refreshing_stack(struct fixture *f, const char *r0,
+			     const char *r1, char **c2)
+{
+	char *text;
+
+	*c2 = tu_path(f->dir, "c2");
+	assert_true(asprintf(&text,
+		"svc: {\n  hosts = [\"https://api.example.com\"];\n"
+		"  scopes = [\"svc:read\"];\n"
+		"  source = (\n"
+		"    { module = \"test_counting\"; control = \"sufficient\"; counter = \"%s\";"
+		" result = \"%s\"; token = \"tok-0\"; expires_in = 30; },\n"
+		"    { module = \"test_counting\"; control = \"required\"; counter = \"%s\";"
+		" result = \"%s\"; token = \"tok-1\"; expires_in = 30; }\n"
+		"  );\n"
+		"  refresh = { module = \"test_refresh\"; counter = \"%s\"; };\n"
+		"};\n", f->counter[0], r0, f->counter[1], r1, *c2) > 0);
+	free(f->conf);
+	f->conf = tu_write(f->dir, "kiwi-auth.conf", text, 0600);
+	free(text);
+	ka_ctx_free(f->ctx);
+	f->ctx = tu_ctx(f->conf, 0);
+	unlink(f->counter[0]);
+	unlink(f->counter[1]);
+	unlink(*c2);
+}
+
+/* A refreshing request on a cold cache walks the stack once (under the
+ * refresh lock) and stores once, in the source the record came from. */
+static void refresh_walks_once_and_stores_in_place(void **state)
+{
+	static const struct {
+		const char *r0, *r1;
+		int store0, store1;
+	} places[] = {
+		{ "not_found", "found", 0, 1 },	/* c1 provides: it gets the store */
+		{ "found", "found", 1, 0 },	/* c0 provides */
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+		char *c2, *seen = NULL;
+		ka_error err;
+
+		refreshing_stack(f, places[i].r0, places[i].r1, &c2);
+		ka_error_clear(&err);
+		assert_int_equal(kai_with_record(f->ctx, "svc", NULL, copy_token,
+						 &seen, &err), KA_OK);
+		assert_string_equal(seen, "refreshed-token");
+		free(seen);
+		assert_int_equal(tu_calls(c2, "refresh"), 1);
+		/* One walk: each source read once at most. */
+		assert_int_equal(tu_calls(f->counter[0], "load"), 1);
+		assert_int_equal(tu_calls(f->counter[1], "load"), places[i].store1);
+		assert_int_equal(tu_calls(f->counter[0], "store"), places[i].store0);
+		assert_int_equal(tu_calls(f->counter[1], "store"), places[i].store1);
+		/* The refreshed record is cached: no more I/O. */
+		seen = NULL;
+		assert_int_equal(kai_with_record(f->ctx, "svc", NULL, copy_token,
+						 &seen, &err), KA_OK);
+		free(seen);
+		assert_int_equal(tu_calls(f->counter[0], "load"), 1);
+		assert_int_equal(tu_calls(c2, "refresh"), 1);
+		free(c2);
+	}
+}
+
+/* With the expiring record in the cache, a refresh does not walk the
+ * stack: it reads the record's own source once, under the lock (another
+ * process may have refreshed), and stores there. */
+static void warm_refresh_reads_its_source_only(void **state)
+{
+	struct fixture *f = *state;
+	struct ka_record *r = NULL;
+	char *c2, *seen = NULL;
+	ka_error err;
+
+	refreshing_stack(f, "not_found", "found", &c2);
+	ka_error_clear(&err);
+	assert_int_equal(ka_load(f->ctx, "svc", NULL, &r, &err), KA_OK);
+	ka_record_free(r);
+	assert_int_equal(tu_calls(f->counter[0], "load"), 1);
+	assert_int_equal(tu_calls(f->counter[1], "load"), 1);
+	assert_int_equal(kai_with_record(f->ctx, "svc", NULL, copy_token, &seen,
+					 &err), KA_OK);
+	assert_string_equal(seen, "refreshed-token");
+	free(seen);
+	assert_int_equal(tu_calls(f->counter[0], "load"), 1);
+	assert_int_equal(tu_calls(f->counter[1], "load"), 2);
+	assert_int_equal(tu_calls(f->counter[1], "store"), 1);
+	assert_int_equal(tu_calls(f->counter[0], "store"), 0);
+	assert_int_equal(tu_calls(c2, "refresh"), 1);
+	free(c2);
+}
+
+/* A store of a record whose holder is cached reads nothing. */
+static void store_after_load_reads_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct ka_record *r = NULL;
+	ka_error err;
+
+	two_sources(f, "optional", "not_found", "sufficient", "found");
+	ka_error_clear(&err);
+	assert_int_equal(ka_load(f->ctx, "svc", NULL, &r, &err), KA_OK);
+	assert_string_equal(ka_record_source(r), "test_counting");
+	assert_int_equal(ka_record_set_access_token(r, "new-token"), KA_OK);
+	assert_int_equal(ka_store(f->ctx, "svc", NULL, r, &err), KA_OK);
+	ka_record_free(r);
+	assert_int_equal(tu_calls(f->counter[0], "load"), 1);
+	assert_int_equal(tu_calls(f->counter[1], "load"), 1);
+	assert_int_equal(tu_calls(f->counter[1], "store"), 1);
+	assert_int_equal(tu_calls(f->counter[0], "store"), 0);
+	/* A record from another context, long gone, is routed the same way
+	 * and its source pointer never followed. */
+	{
+		struct ka_ctx *other = tu_ctx(f->conf, 0);
+
+		assert_int_equal(ka_load(other, "svc", "x", &r, &err), KA_OK);
+		ka_ctx_free(other);
+		assert_string_equal(ka_record_source(r), "test_counting");
+		assert_int_equal(ka_store(f->ctx, "svc", "x", r, &err), KA_OK);
+		ka_record_free(r);
+	}
+}
+
+/* Two accounts of one service load and refresh at the same time: "a"
+ * stops inside its source's load, in its flight and under its refresh
+ * lock, until "b" has been served; "b" must not wait for it. */
+static __thread int is_a;
+static pthread_mutex_t ab_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ab_cond = PTHREAD_COND_INITIALIZER;
+static int a_waiting, b_done, a_saw_b;
+
+static void hold_a(const char *point)
+{
+	struct timespec until;
+
+	if (!is_a || strcmp(point, "load") != 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&ab_mu);
+	a_waiting = 1;
+	pthread_cond_broadcast(&ab_cond);
+	while (!b_done &&
+	       pthread_cond_timedwait(&ab_cond, &ab_mu, &until) == 0)
+		;
+	a_saw_b = b_done;
+	pthread_mutex_unlock(&ab_mu);
+}
+
+struct ab {
+	struct ka_ctx *ctx;
+	const char *account;
+	enum ka_status st;
+};
+
+static void *refresh_account(void *arg)
+{
+	struct ab *x = arg;
+	char *seen = NULL;
+	ka_error err;
+
+	is_a = strcmp(x->account, "a") == 0;
+	ka_error_clear(&err);
+	x->st = kai_with_record(x->ctx, "svc", x->account, copy_token, &seen,
+				&err);
+	free(seen);
+	if (!is_a) {
+		pthread_mutex_lock(&ab_mu);
+		b_done = 1;
+		pthread_cond_broadcast(&ab_cond);
+		pthread_mutex_unlock(&ab_mu);
+	}
+	return NULL;
+}
+
+static void accounts_do_not_wait_on_each_other(void **state)
+{
+	struct fixture *f = *state;
+	struct ab a = { 0 }, b = { 0 };
+	pthread_t ta, tb;
+	char *c2;
+
+	refreshing_stack(f, "not_found", "found", &c2);
+	a.ctx = b.ctx = f->ctx;
+	a.account = "a";
+	b.account = "b";
+	kai_test_hook = hold_a;
+	assert_int_equal(pthread_create(&ta, NULL, refresh_account, &a), 0);
+	/* Let a reach its hook first, so b arrives while a's flight runs. */
+	pthread_mutex_lock(&ab_mu);
+	while (!a_waiting)
+		pthread_cond_wait(&ab_cond, &ab_mu);
+	pthread_mutex_unlock(&ab_mu);
+	assert_int_equal(pthread_create(&tb, NULL, refresh_account, &b), 0);
+	pthread_join(tb, NULL);
+	pthread_join(ta, NULL);
+	kai_test_hook = NULL;
+	assert_int_equal(a.st, KA_OK);
+	assert_int_equal(b.st, KA_OK);
+	assert_true(a_saw_b);
+	assert_int_equal(tu_calls(c2, "refresh"), 2);
+	free(c2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +640,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(no_modules_context_refuses_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(refresh_failure_keeps_a_valid_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(hot_path_refuses_expiring_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(refresh_walks_once_and_stores_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(warm_refresh_reads_its_source_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_after_load_reads_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(accounts_do_not_wait_on_each_other, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

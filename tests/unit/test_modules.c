@@ -137,6 +137,71 @@ static void test_module(void **state)
 	assert_int_equal(dlclose(h), 0);
 }
 
+/* The lines of a command's output, sorted and without duplicates. */
+static char *command_lines(const char *cmd)
+{
+	char *out = NULL, line[512];
+	size_t len = 0;
+	FILE *p = popen(cmd, "r"), *m;
+
+	assert_non_null(p);
+	assert_non_null(m = open_memstream(&out, &len));
+	while (fgets(line, sizeof(line), p) != NULL)
+		fputs(line, m);
+	assert_int_equal(fclose(m), 0);
+	if (pclose(p) != 0)
+		fail_msg("%s failed", cmd);
+	return out;
+}
+
+/* Report every line of a that b lacks (both newline-separated). */
+static void missing_lines(const char *a, const char *b, const char *what)
+{
+	int bad = 0;
+
+	for (const char *l = a, *e; *l != '\0'; l = e + 1) {
+		char name[256];
+
+		if ((e = strchr(l, '\n')) == NULL)
+			break;
+		snprintf(name, sizeof(name), "\n%.*s\n", (int)(e - l), l);
+		if (strncmp(b, name + 1, strlen(name) - 1) != 0 &&
+		    strstr(b, name) == NULL) {
+			fprintf(stderr, "%s: %s", what, name + 1);
+			bad = 1;
+		}
+	}
+	if (bad)
+		fail_msg("the library's exports and kiwiauth.h differ");
+}
+
+/* libkiwiauth exports exactly the functions kiwiauth.h declares: nothing
+ * internal leaks out, nothing declared is missing. */
+static void test_library_exports(void **state)
+{
+	const char *src = getenv("KA_TOP_SRCDIR"), *build = getenv("KA_TOP_BUILDDIR");
+	char *cmd, *declared, *exported;
+
+	(void)state;
+	if (src == NULL || build == NULL)
+		fail_msg("KA_TOP_SRCDIR and KA_TOP_BUILDDIR must be set");
+	assert_null(strchr(src, '\''));
+	assert_null(strchr(build, '\''));
+	assert_true(asprintf(&cmd, "sed -n 's/.*[ *]\\(ka_[a-z_0-9]*\\)(.*/\\1/p' "
+			     "'%s/src/include/kiwiauth.h' | sort -u", src) > 0);
+	declared = command_lines(cmd);
+	free(cmd);
+	assert_true(asprintf(&cmd, "nm -D --defined-only '%s/.libs/libkiwiauth.so' "
+			     "| awk '$2 != \"A\" { sub(\"@.*\", \"\", $3); print $3 }' | sort -u", build) > 0);
+	exported = command_lines(cmd);
+	free(cmd);
+	assert_true(strlen(declared) > 0);
+	missing_lines(declared, exported, "declared in kiwiauth.h, not exported");
+	missing_lines(exported, declared, "exported, not declared in kiwiauth.h");
+	free(declared);
+	free(exported);
+}
+
 static void test_enough_modules(void **state)
 {
 	size_t real = 0;
@@ -190,17 +255,18 @@ int main(void)
 		return 77;
 	}
 	find_modules();
-	tests = calloc(nmods + 1, sizeof(*tests));
+	tests = calloc(nmods + 2, sizeof(*tests));
 	if (tests == NULL)
 		return 1;
 	tests[0] = (struct CMUnitTest)cmocka_unit_test(test_enough_modules);
+	tests[1] = (struct CMUnitTest)cmocka_unit_test(test_library_exports);
 	for (size_t i = 0; i < nmods; i++)
-		tests[i + 1] = (struct CMUnitTest){
+		tests[i + 2] = (struct CMUnitTest){
 			.name = mods[i].name,
 			.test_func = test_module,
 			.initial_state = &mods[i],
 		};
-	ret = _cmocka_run_group_tests("modules", tests, nmods + 1, NULL, NULL);
+	ret = _cmocka_run_group_tests("modules", tests, nmods + 2, NULL, NULL);
 	for (size_t i = 0; i < nmods; i++) {
 		free(mods[i].path);
 		free(mods[i].name);

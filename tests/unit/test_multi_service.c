@@ -36,34 +36,13 @@ static const char *const scripts[NSERVERS] = {
 	"recorder.py", "recorder.py", "recorder.py",
 };
 
-/* Start python3 SCRIPT PORTFILE LOGFILE; 0 when it does not come up. */
+/* Start server i; 0 when it does not come up. */
 static unsigned spawn(struct fixture *f, int i)
 {
-	const char *top = getenv("KA_TOP_SRCDIR");
-	char script[4096], portfile[4096], buf[16];
-	FILE *p;
-	unsigned port = 0;
+	char tag[32];
 
-	snprintf(script, sizeof(script), "%s/tests/servers/%s", top, scripts[i]);
-	snprintf(portfile, sizeof(portfile), "%s/port%d", f->dir, i);
-	assert_true(asprintf(&f->log[i], "%s/log%d", f->dir, i) > 0);
-	if ((f->pid[i] = fork()) == 0) {
-		execlp("python3", "python3", script, portfile, f->log[i],
-		       (char *)NULL);
-		_exit(127);
-	}
-	for (int n = 0; n < 200 && port == 0; n++) {
-		struct timespec ts = { 0, 25 * 1000000L };
-
-		if ((p = fopen(portfile, "r")) != NULL) {
-			if (fgets(buf, sizeof(buf), p) != NULL)
-				port = (unsigned)strtoul(buf, NULL, 10);
-			fclose(p);
-		}
-		if (port == 0)
-			nanosleep(&ts, NULL);
-	}
-	return port;
+	snprintf(tag, sizeof(tag), "server%d", i);
+	return tu_server(f->dir, scripts[i], tag, &f->pid[i], &f->log[i]);
 }
 
 static size_t discard(char *p, size_t s, size_t n, void *d)
@@ -166,10 +145,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	for (int i = 0; i < NSERVERS; i++) {
-		if (f->pid[i] > 0) {
-			kill(f->pid[i], SIGTERM);
-			waitpid(f->pid[i], NULL, 0);
-		}
+		tu_server_stop(f->pid[i]);
 		free(f->log[i]);
 	}
 	tu_sandbox_free(f->ctx, f->dir);

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -175,4 +178,45 @@ int tu_fixture_teardown(void **state)
 	free(f->counter);
 	free(f);
 	return 0;
+}
+
+unsigned tu_server(const char *dir, const char *script, const char *tag,
+		   pid_t *pid, char **log)
+{
+	const char *top = getenv("KA_TOP_SRCDIR");
+	char path[4096], portfile[4096], buf[16];
+	unsigned port = 0;
+	FILE *p;
+
+	*pid = -1;
+	*log = NULL;
+	if (top == NULL)
+		return 0;
+	snprintf(path, sizeof(path), "%s/tests/servers/%s", top, script);
+	snprintf(portfile, sizeof(portfile), "%s/%s.port", dir, tag);
+	assert_true(asprintf(log, "%s/%s.log", dir, tag) > 0);
+	if ((*pid = fork()) == 0) {
+		execlp("python3", "python3", path, portfile, *log, (char *)NULL);
+		_exit(127);
+	}
+	for (int n = 0; n < 200 && port == 0; n++) {
+		struct timespec ts = { 0, 25 * 1000000L };
+
+		if ((p = fopen(portfile, "r")) != NULL) {
+			if (fgets(buf, sizeof(buf), p) != NULL)
+				port = (unsigned)strtoul(buf, NULL, 10);
+			fclose(p);
+		}
+		if (port == 0)
+			nanosleep(&ts, NULL);
+	}
+	return port;
+}
+
+void tu_server_stop(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
 }

@@ -39,6 +39,15 @@ void tu_sandbox_free(struct ka_ctx *ctx, char *dir);
  * logged in its counter file (one "op service account" line a call). */
 int tu_calls(const char *counter, const char *op);
 
+/* Start python3 $KA_TOP_SRCDIR/tests/servers/SCRIPT PORTFILE LOGFILE with
+ * both files in dir, named after tag. Returns its port on 127.0.0.1, or 0
+ * when it does not come up (no python3, no KA_TOP_SRCDIR); *pid gets the
+ * process and *log (caller frees) the log file. Stop it with
+ * tu_server_stop. */
+unsigned tu_server(const char *dir, const char *script, const char *tag,
+		   pid_t *pid, char **log);
+void tu_server_stop(pid_t pid);
+
 /* The usual fixture: a sandbox, the path of a counter file in it for the
  * test_counting module (not created), and the context a test opens. */
 struct tu_fixture {

@@ -2,7 +2,7 @@
 // 127.0.0.1 with a random port and prints its base URL first.
 //   node bad.mjs garbage   200 with an HTML page
 //   node bad.mjs error5xx  503 with a JSON error
-//   node bad.mjs slow      answers after 10 s
+//   node bad.mjs slow      answers after 120 s
 //   node bad.mjs huge      200 with a 1 MiB body
 // Every request is counted into $BAD_LOG (one line each), if set.
 import { appendFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ const server = createServer((req, res) => {
       res.writeHead(503, { 'content-type': 'application/json' });
       res.end('{"message":"service unavailable"}');
     } else if (mode === 'slow') {
-      setTimeout(() => { res.writeHead(200); res.end('{}'); }, 10000);
+      setTimeout(() => { res.writeHead(200); res.end('{}'); }, 120000);
     } else if (mode === 'huge') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(`{"access_token":"${'x'.repeat(1024 * 1024)}"}`);
