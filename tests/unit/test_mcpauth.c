@@ -189,8 +189,8 @@ static void test_as_metadata_bad(void **state)
 	static const char *const bad[] = {
 		"[]", "{}", "not json",
 		"{\"issuer\":\"https://as.example\"}",	/* no token endpoint */
-		"{\"issuer\":\"https://as.example\",\"token_endpoint\":"
-		"\"http://as.example/token\"}",		/* plain http */
+		("{\"issuer\":\"https://as.example\",\"token_endpoint\":"
+		 "\"http://as.example/token\"}"),	/* plain http */
 		"{\"issuer\":\"https://as.example\",\"issuer\":\"x\"}",
 	};
 	struct ka_oauth_metadata md;
