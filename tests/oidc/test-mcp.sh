@@ -49,13 +49,15 @@ msignin() {
 	kcli signin --no-browser "$@" >"$T/s.out" 2>"$T/s.err" &
 	spid=$!
 	n=0
-	while kill -0 $spid 2>/dev/null && [ $n -lt 200 ] &&
+	while kill -0 $spid 2>/dev/null && [ $n -lt 1200 ] &&
 		! grep -q -e '/auth?' -e 'enter the code' "$T/s.err"; do
 		sleep 0.05
 		n=$((n + 1))
 	done
 	: >"$T/drv"
-	if grep -q 'enter the code' "$T/s.err"; then
+	if ! kill -0 $spid 2>/dev/null; then
+		:	# it ended before a person was needed
+	elif grep -q 'enter the code' "$T/s.err"; then
 		c=$(sed -n 's/.*enter the code \([A-Z0-9-]*\).*/\1/p' "$T/s.err")
 		node "$OIDC_NODE_DIR/driver.mjs" device "$OIDC_ISSUER" "$c" >"$T/drv" 2>&1
 	elif grep -q '/auth?' "$T/s.err"; then
@@ -65,6 +67,8 @@ msignin() {
 		else
 			node "$OIDC_NODE_DIR/driver.mjs" code "$u" >"$T/drv" 2>&1
 		fi
+	else
+		false	# no URL to visit within 60 s
 	fi || kill $spid 2>/dev/null	# the browser's part failed: stop waiting
 	wait $spid
 	rc=$?
@@ -189,7 +193,8 @@ expect_out "written by good" "step-up: the tool ran"
 
 # A server that asks again for the scopes the token holds: one resend with a
 # refreshed token, then the performer gives up.
-msignin code --resource "$(url forbid)" --source file --service forbid
+msignin code --resource "$(url forbid)" --source file --service forbid ||
+	ka_fail "step-up: sign-in to the refusing server: $(cat "$T/s.err" "$T/drv")"
 refreshes=$(grants refresh_token)
 mcp forbid "$(url forbid)" "$LIST"
 remember
