@@ -1,6 +1,8 @@
 /* oauth2.c: refresh module `oauth2`: a generic OAuth 2.0 client (RFC 6749)
  * with device, code + PKCE, client credentials and pasted-token sign-in,
- * refresh with rotation, and revocation. */
+ * refresh with rotation, and revocation; its server found from an issuer,
+ * from explicit endpoints, or from a protected resource alone
+ * (oauth2-resource.c). */
 #include "config.h"
 
 #include <pthread.h>
@@ -8,9 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kiwiauth-module.h"
-
-#define MAX_SCOPES 64
+#include "oauth2.h"
 
 static const struct ka_arg_spec oauth2_args[] = {
 	{ "issuer", KA_ARG_STRING, 0 },
@@ -18,7 +18,8 @@ static const struct ka_arg_spec oauth2_args[] = {
 	{ "device_authorization_url", KA_ARG_STRING, 0 },
 	{ "authorization_url", KA_ARG_STRING, 0 },
 	{ "revocation_url", KA_ARG_STRING, 0 },
-	{ "client_id", KA_ARG_STRING, 1 },
+	{ "client_id", KA_ARG_STRING, 0 },
+	{ "client_metadata_url", KA_ARG_STRING, 0 },
 	{ "client_secret_file", KA_ARG_STRING, 0 },
 	{ "client_secret_env", KA_ARG_STRING, 0 },
 	{ "client_secret", KA_ARG_STRING, 0 },	/* refused by secret_arg */
@@ -36,25 +37,6 @@ static const struct ka_arg_spec oauth2_args[] = {
 static const char *const flows[] = {
 	"device", "code", "client-credentials", "token", NULL,
 };
-
-struct oauth2 {
-	const struct ka_host *h;
-	const char *issuer, *client_id, *audience, *resource, *ca_file;
-	const char *flow;		/* default flow or NULL */
-	const char *scopes[MAX_SCOPES + 1];
-	char *secret;			/* secure memory, or NULL */
-	int basic;			/* client_secret_basic */
-	long timeout_ms;
-	long interval;
-	pthread_mutex_t lock;		/* guards ep and known */
-	struct ka_oauth_endpoints ep;
-	int known;			/* endpoints resolved */
-};
-
-static struct oauth2 *self(const struct ka_mctx *m)
-{
-	return ka_host_of(m)->data(m);
-}
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -85,6 +67,9 @@ static enum ka_status read_args(const struct ka_mctx *m, struct oauth2 *o,
 	o->resource = h->arg_string(m, "resource");
 	o->ca_file = h->arg_string(m, "ca_file");
 	o->flow = h->arg_string(m, "flow");
+	o->doc_url = h->arg_string(m, "client_metadata_url");
+	o->discover = o->issuer == NULL && h->arg_string(m, "token_url") == NULL &&
+		      o->resource != NULL;
 	/* Ranges are checked by the loader (the argument table). */
 	o->timeout_ms = h->arg_int(m, "timeout", &v) ? (long)v * 1000 : 30000;
 	o->interval = h->arg_int(m, "device_interval", &v) ? (long)v : 5;
@@ -97,9 +82,23 @@ static enum ka_status read_args(const struct ka_mctx *m, struct oauth2 *o,
 			return KA_ERR_CONFIG;
 		}
 	}
-	if (o->issuer == NULL && h->arg_string(m, "token_url") == NULL) {
-		h->error(err, KA_ERR_CONFIG, "give `issuer` (for discovery) or "
-			 "`token_url`");
+	if (o->issuer == NULL && h->arg_string(m, "token_url") == NULL &&
+	    o->resource == NULL) {
+		h->error(err, KA_ERR_CONFIG, "give `issuer` (for discovery), "
+			 "`token_url`, or `resource` alone (to discover "
+			 "everything from the resource, as for an MCP server)");
+		return KA_ERR_CONFIG;
+	}
+	if (o->client_id == NULL && !o->discover) {
+		h->error(err, KA_ERR_CONFIG, "client_id is required (only a "
+			 "service discovered from `resource` alone registers "
+			 "its own client)");
+		return KA_ERR_CONFIG;
+	}
+	if (o->doc_url != NULL && (!o->discover ||
+				   strncmp(o->doc_url, "https://", 8) != 0)) {
+		h->error(err, KA_ERR_CONFIG, "client_metadata_url must be an "
+			 "https:// URL, and is used only with `resource` alone");
 		return KA_ERR_CONFIG;
 	}
 	if (o->flow != NULL && !known_flow(o->flow)) {
@@ -137,7 +136,7 @@ static enum ka_status oauth2_init(struct ka_mctx *m, const struct ka_host *h,
 
 	if (h->size < sizeof(struct ka_host)) {
 		h->error(err, KA_ERR_MODULE, "the oauth2 module needs a newer "
-			 "libkiwiauth (module ABI 1.1)");
+			 "libkiwiauth (module ABI 1.2)");
 		return KA_ERR_MODULE;
 	}
 	if ((o = calloc(1, sizeof(*o))) == NULL)
@@ -157,7 +156,7 @@ static enum ka_status oauth2_init(struct ka_mctx *m, const struct ka_host *h,
 		 h->arg_string(m, "device_authorization_url"));
 	copy_url(o->ep.authorization, h->arg_string(m, "authorization_url"));
 	copy_url(o->ep.revocation, h->arg_string(m, "revocation_url"));
-	o->known = o->issuer == NULL;
+	o->known = o->issuer == NULL && !o->discover;
 	h->set_data(m, o);
 	return KA_OK;
 }
@@ -170,38 +169,74 @@ static void oauth2_fini(struct ka_mctx *m, const struct ka_host *h)
 		return;
 	pthread_mutex_destroy(&o->lock);
 	h->secure_free(o->secret);
+	h->oauth_client_clear(&o->client);
 	free(o);
 	h->set_data(m, NULL);
 }
 
-/* Endpoints: explicit ones win over discovered ones. Discovery happens on
- * first use, never while the configuration is read. */
-static enum ka_status endpoints(const struct ka_mctx *m,
-				struct ka_oauth_endpoints *out, ka_error *err)
+static void merge(char *dst, const char *found)
+{
+	if (dst[0] == '\0')
+		memcpy(dst, found, KA_URL_MAX);
+}
+
+/* Endpoints from the issuer's metadata: explicit ones win. */
+static enum ka_status issuer_resolve(const struct ka_mctx *m, struct oauth2 *o,
+				     ka_error *err)
+{
+	struct ka_oauth_metadata md;
+	enum ka_status st;
+
+	st = o->h->oauth_metadata(m, o->issuer, o->ca_file, 0, &md, err);
+	if (st != KA_OK)
+		return st;
+	merge(o->ep.token, md.ep.token);
+	merge(o->ep.device_authorization, md.ep.device_authorization);
+	merge(o->ep.authorization, md.ep.authorization);
+	merge(o->ep.revocation, md.ep.revocation);
+	memcpy(o->iss, md.issuer, KA_URL_MAX);
+	o->iss_required = (md.flags & KA_META_ISS_RESPONSE) != 0;
+	o->meta_flags = md.flags;
+	o->known = 1;
+	return KA_OK;
+}
+
+static void view_free(const struct ka_host *h, struct view *v)
+{
+	h->oauth_client_clear(&v->client);
+	memset(v, 0, sizeof(*v));
+}
+
+/* The server and client one request uses. Discovery happens on first
+ * use, never while the configuration is read. */
+static enum ka_status view_get(const struct ka_mctx *m, int signin,
+			       const char *account, struct view *v,
+			       ka_error *err)
 {
 	struct oauth2 *o = self(m);
-	struct ka_oauth_endpoints d;
 	enum ka_status st = KA_OK;
 
+	memset(v, 0, sizeof(*v));
 	pthread_mutex_lock(&o->lock);
-	if (!o->known) {
-		st = o->h->oauth_discover(m, o->issuer, o->ca_file, &d, err);
-		if (st == KA_OK) {
-			if (o->ep.token[0] == '\0')
-				memcpy(o->ep.token, d.token, KA_URL_MAX);
-			if (o->ep.device_authorization[0] == '\0')
-				memcpy(o->ep.device_authorization,
-				       d.device_authorization, KA_URL_MAX);
-			if (o->ep.authorization[0] == '\0')
-				memcpy(o->ep.authorization, d.authorization,
-				       KA_URL_MAX);
-			if (o->ep.revocation[0] == '\0')
-				memcpy(o->ep.revocation, d.revocation, KA_URL_MAX);
-			o->known = 1;
+	if (o->discover)
+		st = resource_resolve(m, o, signin, account, v, err);
+	else if (!o->known)
+		st = issuer_resolve(m, o, err);
+	if (st == KA_OK && !o->discover) {
+		v->ep = o->ep;
+		v->client_id = o->client_id;
+		v->secret = o->secret;
+		v->resource = o->resource;
+		v->meta_flags = o->meta_flags;
+		if (o->iss[0] != '\0') {
+			memcpy(v->issuer_buf, o->iss, KA_URL_MAX);
+			v->issuer = v->issuer_buf;
+			v->iss_required = o->iss_required;
 		}
 	}
-	*out = o->ep;
 	pthread_mutex_unlock(&o->lock);
+	if (st != KA_OK)
+		view_free(o->h, v);
 	return st;
 }
 
@@ -223,22 +258,27 @@ static void client_auth_free(const struct ka_host *h, struct client_auth *ca)
 	memset(ca, 0, sizeof(*ca));
 }
 
-static enum ka_status client_auth(const struct oauth2 *o,
-				  struct client_auth *ca)
+/* with_resource: the RFC 8707 resource too, which every token request
+ * carries (RFC 8707 section 2.2; the MCP authorization specification). */
+static enum ka_status client_auth(const struct oauth2 *o, const struct view *v,
+				  int with_resource, struct client_auth *ca)
 {
 	const struct ka_host *h = o->h;
 	enum ka_status st;
 
 	memset(ca, 0, sizeof(*ca));
 	if ((st = h->form_add(&ca->form, &ca->form_len, "client_id",
-			      o->client_id)) != KA_OK)
+			      v->client_id)) != KA_OK ||
+	    (with_resource && v->resource != NULL &&
+	     (st = h->form_add(&ca->form, &ca->form_len, "resource",
+			       v->resource)) != KA_OK))
 		return st;
-	if (o->secret == NULL)
+	if (v->secret == NULL)
 		return KA_OK;
 	if (!o->basic)
 		return h->form_add(&ca->form, &ca->form_len, "client_secret",
-				   o->secret);
-	if ((st = h->oauth_basic_auth(o->client_id, o->secret,
+				   v->secret);
+	if ((st = h->oauth_basic_auth(v->client_id, v->secret,
 				      &ca->basic)) != KA_OK)
 		return st;
 	ca->headers[0] = ca->basic;
@@ -247,26 +287,60 @@ static enum ka_status client_auth(const struct oauth2 *o,
 
 /* ---- requests -------------------------------------------------------------- */
 
+/* The scopes to ask for: the request's, else the stanza's, else (discover
+ * mode) the server's; out holds MAX_SCOPES + 2 pointers. */
 static const char *const *want_scopes(const struct oauth2 *o,
-				      const struct ka_signin *req)
+				      const struct view *v,
+				      const struct ka_signin *req,
+				      const char **out)
 {
-	return req != NULL && req->scopes != NULL && req->nscopes > 0 ?
-	       req->scopes : o->scopes;
+	const char *const *base = req != NULL && req->scopes != NULL &&
+				  req->nscopes > 0 ? req->scopes : o->scopes;
+	size_t n = 0;
+
+	if (!o->discover || v == NULL)
+		return base;
+	for (; base[n] != NULL && n < MAX_SCOPES; n++)
+		out[n] = base[n];
+	out[n] = NULL;
+	if (n == 0)
+		resource_scopes(v, out, MAX_SCOPES + 1);
+	for (n = 0; out[n] != NULL; n++)
+		if (strcmp(out[n], "offline_access") == 0)
+			return out;
+	/* Refresh tokens come with offline_access where it is offered. */
+	if (v->meta_flags & KA_META_OFFLINE_ACCESS) {
+		out[n++] = "offline_access";
+		out[n] = NULL;
+	}
+	return out;
 }
 
-/* scope, audience and resource as a form part. */
-static enum ka_status scope_form(const struct oauth2 *o,
-				 const char *const *scopes, char **form,
-				 size_t *len)
+/* scope, audience and (with_resource) resource as a form part. */
+static enum ka_status scope_form(const struct oauth2 *o, const struct view *v,
+				 const char *const *scopes, int with_resource,
+				 char **form, size_t *len)
 {
 	const struct ka_host *h = o->h;
 	enum ka_status st = h->form_add_list(form, len, "scope", scopes);
 
 	if (st == KA_OK && o->audience != NULL)
 		st = h->form_add(form, len, "audience", o->audience);
-	if (st == KA_OK && o->resource != NULL)
-		st = h->form_add(form, len, "resource", o->resource);
+	if (st == KA_OK && with_resource && v->resource != NULL)
+		st = h->form_add(form, len, "resource", v->resource);
 	return st;
+}
+
+/* Words for an OAuth error answer; a dynamic registration the server no
+ * longer knows is forgotten. */
+static enum ka_status refused(const struct ka_mctx *m, const struct view *v,
+			      const struct ka_oauth_error *oe,
+			      const char *account, const char *what,
+			      ka_error *err)
+{
+	if (self(m)->discover && strcmp(oe->error, "invalid_client") == 0)
+		return resource_client_rejected(m, v, account, err);
+	return self(m)->h->oauth_error(m, oe, v->client_id, account, what, err);
 }
 
 /* POST grant-specific form parts plus the client's to the token endpoint. */
@@ -278,17 +352,17 @@ static enum ka_status token_call(const struct ka_mctx *m, char *form,
 {
 	struct oauth2 *o = self(m);
 	const struct ka_host *h = o->h;
-	struct ka_oauth_endpoints ep;
 	struct ka_oauth_error oe;
-	struct client_auth ca;
+	struct client_auth ca = { 0 };
+	struct view v;
 	char *all = NULL;
 	size_t n;
 	enum ka_status st;
 
 	*out = NULL;
-	if ((st = endpoints(m, &ep, err)) != KA_OK)
+	if ((st = view_get(m, prev == NULL, account, &v, err)) != KA_OK)
 		return st;
-	if ((st = client_auth(o, &ca)) != KA_OK)
+	if ((st = client_auth(o, &v, 1, &ca)) != KA_OK)
 		goto out;
 	n = len + 1 + ca.form_len;
 	if ((all = h->secure_alloc(n + 1)) == NULL) {
@@ -297,18 +371,19 @@ static enum ka_status token_call(const struct ka_mctx *m, char *form,
 	}
 	snprintf(all, n + 1, "%s&%s", form, ca.form);
 	st = h->oauth_token(m, &(struct ka_oauth_request){
-		.url = ep.token, .form = all, .form_len = n,
+		.url = v.ep.token, .form = all, .form_len = n,
 		.headers = ca.basic != NULL ? ca.headers : NULL,
 		.ca_file = o->ca_file, .timeout_ms = o->timeout_ms,
 		.flags = flags, .prev = prev, .scopes = scopes,
 	}, out, &oe, err);
 	if (st == KA_ERR_DENIED)
-		st = h->oauth_error(m, &oe, o->client_id, account, what, err);
+		st = refused(m, &v, &oe, account, what, err);
 out:
 	if (st == KA_ERR_NOMEM)
 		h->error(err, st, "out of memory");
 	h->secure_free(all);
 	client_auth_free(h, &ca);
+	view_free(h, &v);
 	return st;
 }
 
@@ -331,7 +406,7 @@ static enum ka_status client_credentials(const struct ka_mctx *m,
 	}
 	if ((st = o->h->form_add(&form, &len, "grant_type",
 				 "client_credentials")) == KA_OK &&
-	    (st = scope_form(o, scopes, &form, &len)) == KA_OK)
+	    (st = scope_form(o, NULL, scopes, 0, &form, &len)) == KA_OK)
 		st = token_call(m, form, len, prev, scopes, KA_OAUTH_RETRY,
 				account, "client credentials", out, err);
 	o->h->secure_free(form);
@@ -378,62 +453,80 @@ static enum ka_status oauth2_refresh(struct ka_mctx *m,
 
 /* ---- device and code + PKCE flows (run by the host) ------------------------ */
 
+/* Run the code or the device grant through the host. */
+static enum ka_status run_grant(const struct ka_mctx *m, const struct view *v,
+				int code, const struct client_auth *ca,
+				const char *sf, size_t sl,
+				const char *const *scopes,
+				struct ka_record **out,
+				struct ka_oauth_error *oe, ka_error *err)
+{
+	struct oauth2 *o = self(m);
+	const struct ka_host *h = o->h;
+	struct ka_oauth_request tr = {
+		.url = v->ep.token, .headers = ca->basic != NULL ? ca->headers : NULL,
+		.ca_file = o->ca_file, .timeout_ms = o->timeout_ms,
+		.scopes = scopes,
+	};
+
+	if (code)
+		return h->oauth_code_iss(m, &(struct ka_oauth_code){
+			.auth_url = v->ep.authorization, .client_id = v->client_id,
+			.client_form = ca->form, .client_form_len = ca->form_len,
+			.scope_form = sf, .scope_form_len = sl, .token = tr,
+		}, v->issuer, v->iss_required, out, oe, err);
+	return h->oauth_device(m, &(struct ka_oauth_device){
+		.device_url = v->ep.device_authorization,
+		.client_form = ca->form, .client_form_len = ca->form_len,
+		.scope_form = sf, .scope_form_len = sl,
+		.interval = o->interval, .token = tr,
+	}, out, oe, err);
+}
+
 /* The device grant (RFC 8628), or with code set the authorization code
- * grant with PKCE through the host's loopback listener (RFC 8252). */
+ * grant with PKCE through the host's loopback listener (RFC 8252). The
+ * resource goes into the authorization request (code) and into every
+ * token request (both). */
 static enum ka_status person_flow(const struct ka_mctx *m,
 				  const struct ka_signin *req, int code,
 				  struct ka_record **out, ka_error *err)
 {
 	struct oauth2 *o = self(m);
 	const struct ka_host *h = o->h;
-	const char *const *scopes = want_scopes(o, req);
-	struct ka_oauth_endpoints ep;
-	struct ka_oauth_request tr;
+	const char *buf[MAX_SCOPES + 2];
+	const char *const *scopes;
 	struct ka_oauth_error oe;
-	struct client_auth ca;
+	struct client_auth ca = { 0 };
+	struct view v;
 	char *sf = NULL;
 	size_t sl = 0;
 	enum ka_status st;
 
-	if ((st = endpoints(m, &ep, err)) != KA_OK)
+	if ((st = view_get(m, 1, req->account, &v, err)) != KA_OK)
 		return st;
-	if ((code ? ep.authorization : ep.device_authorization)[0] == '\0') {
+	scopes = want_scopes(o, &v, req, buf);
+	if ((code ? v.ep.authorization : v.ep.device_authorization)[0] == '\0') {
 		h->error(err, KA_ERR_UNSUPPORTED, "%s has no %s endpoint: set "
 			 "%s or use --flow %s", h->service(m),
 			 code ? "authorization" : "device authorization",
 			 code ? "authorization_url" : "device_authorization_url",
 			 code ? "device" : "code");
-		return KA_ERR_UNSUPPORTED;
-	}
-	if ((st = client_auth(o, &ca)) != KA_OK ||
-	    (st = scope_form(o, scopes, &sf, &sl)) != KA_OK)
+		st = KA_ERR_UNSUPPORTED;
 		goto out;
-	tr = (struct ka_oauth_request){
-		.url = ep.token, .headers = ca.basic != NULL ? ca.headers : NULL,
-		.ca_file = o->ca_file, .timeout_ms = o->timeout_ms,
-		.scopes = scopes,
-	};
-	if (code)
-		st = h->oauth_code(m, &(struct ka_oauth_code){
-			.auth_url = ep.authorization, .client_id = o->client_id,
-			.client_form = ca.form, .client_form_len = ca.form_len,
-			.scope_form = sf, .scope_form_len = sl, .token = tr,
-		}, out, &oe, err);
-	else
-		st = h->oauth_device(m, &(struct ka_oauth_device){
-			.device_url = ep.device_authorization,
-			.client_form = ca.form, .client_form_len = ca.form_len,
-			.scope_form = sf, .scope_form_len = sl,
-			.interval = o->interval, .token = tr,
-		}, out, &oe, err);
+	}
+	if ((st = client_auth(o, &v, 1, &ca)) != KA_OK ||
+	    (st = scope_form(o, &v, scopes, code, &sf, &sl)) != KA_OK)
+		goto out;
+	st = run_grant(m, &v, code, &ca, sf, sl, scopes, out, &oe, err);
 	if (st == KA_ERR_DENIED && err != NULL && err->code == KA_OK)
-		st = h->oauth_error(m, &oe, o->client_id, req->account, code ?
-				    "authorization code" : "device code", err);
+		st = refused(m, &v, &oe, req->account, code ?
+			     "authorization code" : "device code", err);
 out:
 	if (st == KA_ERR_INVALID)
 		h->error(err, st, "too many or too long scopes");
 	h->secure_free(sf);
 	client_auth_free(h, &ca);
+	view_free(h, &v);
 	return st;
 }
 
@@ -442,16 +535,22 @@ out:
 static const char *default_flow(const struct ka_mctx *m)
 {
 	struct oauth2 *o = self(m);
-	struct ka_oauth_endpoints ep;
+	struct view v;
+	const char *flow = "device";
 	ka_error ignored;
 
 	if (o->flow != NULL)
 		return o->flow;
 	memset(&ignored, 0, sizeof(ignored));
-	if (endpoints(m, &ep, &ignored) == KA_OK &&
-	    ep.device_authorization[0] == '\0' && ep.authorization[0] != '\0')
-		return "code";
-	return "device";
+	if (view_get(m, 1, NULL, &v, &ignored) == KA_OK) {
+		/* The code flow where there is no device endpoint, and for
+		 * discovered servers (their PKCE support was checked). */
+		if (v.ep.authorization[0] != '\0' &&
+		    (o->discover || v.ep.device_authorization[0] == '\0'))
+			flow = "code";
+		view_free(o->h, &v);
+	}
+	return flow;
 }
 
 static enum ka_status oauth2_signin(struct ka_mctx *m,
@@ -460,20 +559,21 @@ static enum ka_status oauth2_signin(struct ka_mctx *m,
 {
 	const struct ka_host *h = ka_host_of(m);
 	const char *flow = req->flow != NULL ? req->flow : default_flow(m);
+	const char *buf[MAX_SCOPES + 2];
 
 	*out = NULL;
 	if (strcmp(flow, "device") == 0 || strcmp(flow, "code") == 0)
 		return person_flow(m, req, strcmp(flow, "code") == 0, out, err);
 	if (strcmp(flow, "client-credentials") == 0)
-		return client_credentials(m, want_scopes(self(m), req), NULL,
-					  req->account, out, err);
+		return client_credentials(m, want_scopes(self(m), NULL, req, buf),
+					  NULL, req->account, out, err);
 	if (strcmp(flow, "token") == 0) {
 		char text[160];
 
 		snprintf(text, sizeof(text), "Paste the access token for %s:",
 			 h->service(m));
-		return h->token_prompt(m, text, want_scopes(self(m), req), out,
-				       err);
+		return h->token_prompt(m, text, want_scopes(self(m), NULL, req,
+							    buf), out, err);
 	}
 	h->error(err, KA_ERR_INVALID, "unknown flow '%s': use device, code, "
 		 "client-credentials or token", flow);
@@ -487,25 +587,26 @@ static enum ka_status oauth2_revoke(struct ka_mctx *m,
 	const struct ka_host *h = o->h;
 	const char *rt = h->record_refresh_token(cur);
 	const char *tok = rt != NULL ? rt : h->record_access_token(cur);
-	struct ka_oauth_endpoints ep;
-	struct client_auth ca;
+	struct client_auth ca = { 0 };
+	struct view v;
 	enum ka_status st;
 
 	if (tok == NULL)
 		return KA_ERR_UNSUPPORTED;	/* nothing to revoke */
-	if ((st = endpoints(m, &ep, err)) != KA_OK)
+	if ((st = view_get(m, 0, h->record_account(cur), &v, err)) != KA_OK)
 		return st;
-	if (ep.revocation[0] == '\0')
-		return KA_ERR_UNSUPPORTED;
-	if ((st = client_auth(o, &ca)) == KA_OK)
+	if (v.ep.revocation[0] == '\0')
+		st = KA_ERR_UNSUPPORTED;
+	else if ((st = client_auth(o, &v, 0, &ca)) == KA_OK)
 		st = h->oauth_revoke(m, &(struct ka_oauth_request){
-			.url = ep.revocation, .form = ca.form,
+			.url = v.ep.revocation, .form = ca.form,
 			.form_len = ca.form_len,
 			.headers = ca.basic != NULL ? ca.headers : NULL,
 			.ca_file = o->ca_file, .timeout_ms = o->timeout_ms,
 			.flags = KA_OAUTH_RETRY,
 		}, tok, rt != NULL ? "refresh_token" : "access_token", NULL, err);
 	client_auth_free(h, &ca);
+	view_free(h, &v);
 	return st;
 }
 
@@ -513,12 +614,13 @@ static const struct ka_refresh_ops oauth2_ops = {
 	.refresh = oauth2_refresh,
 	.signin = oauth2_signin,
 	.revoke = oauth2_revoke,
+	.describe = oauth2_describe,
 };
 
 __attribute__((visibility("default")))
 const struct ka_module ka_module = {
 	.abi_major = KA_MODULE_ABI_MAJOR,
-	.abi_minor = 1,
+	.abi_minor = 2,
 	.kind = KA_MODULE_REFRESH,
 	.name = "oauth2",
 	.description = "generic OAuth 2.0 client: device, code + PKCE, client "

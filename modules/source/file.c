@@ -7,14 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "kiwiauth-module.h"
 
 #define FILE_SUFFIX ".json"
-#define TMP_TRIES 16
 
 struct file_src {
 	char *dir;		/* absolute path of the token directory */
@@ -441,104 +439,16 @@ static enum ka_status file_load(struct ka_mctx *m, const char *service,
 
 /* ---- store -------------------------------------------------------------- */
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Create ".NAME.XXXXXXXX" exclusively in dirfd; *tmp is its name. */
-static int create_temp(int dirfd, const char *name, char **tmp)
-{
-	unsigned char rnd[6];
-	int fd = -1;
-
-	*tmp = NULL;
-	for (int i = 0; i < TMP_TRIES && fd < 0; i++) {
-		free(*tmp);
-		*tmp = NULL;
-		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd) ||
-		    asprintf(tmp, ".%s.%02x%02x%02x%02x%02x%02x", name, rnd[0],
-			     rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]) < 0) {
-			*tmp = NULL;
-			return -1;
-		}
-		fd = openat(dirfd, *tmp, O_WRONLY | O_CREAT | O_EXCL |
-			    O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0 && errno != EEXIST)
-			break;
-	}
-	if (fd < 0) {
-		int saved = errno;
-
-		free(*tmp);
-		*tmp = NULL;
-		errno = saved;
-	}
-	return fd;
-}
-
-/* Write buf to the open temp file fd, fsync and close it, and rename it
- * over name. Returns 0, or -1 with errno set and *what naming the step. */
-static int commit_temp(int dirfd, int fd, const char *tmp, const char *name,
-		       const char *buf, size_t len, const char **what)
-{
-	int e;
-
-	*what = "write";
-	if (write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	*what = "close";
-	if (close(fd) != 0)
-		return -1;
-	*what = "replace";
-	return renameat(dirfd, tmp, dirfd, name);
-}
-
-/* Write buf to a temp file and rename it over name, then fsync the
- * directory. On failure the temp file is gone and name is untouched. */
+/* Through a temporary file, fsynced and renamed over name (the host's
+ * write_file_at): on failure name is untouched. */
 static enum ka_status replace_file(struct ka_mctx *m, int dirfd,
 				   const char *name, const char *buf,
 				   size_t len, ka_error *err)
 {
 	const struct ka_host *h = ka_host_of(m);
 	const struct file_src *fs = h->data(m);
-	const char *what = "create a temporary file for";
-	char *tmp = NULL;
-	int fd, e;
 
-	if ((fd = create_temp(dirfd, name, &tmp)) < 0)
-		goto fail;
-	if (commit_temp(dirfd, fd, tmp, name, buf, len, &what) != 0) {
-		e = errno;
-		unlinkat(dirfd, tmp, 0);
-		errno = e;
-		goto fail;
-	}
-	free(tmp);
-	what = "sync the directory of";
-	if (fsync(dirfd) != 0)
-		goto fail;
-	return KA_OK;
- fail:
-	e = errno;
-	free(tmp);
-	h->error(err, KA_ERR_IO, "cannot %s %s/%s: %s", what, fs->dir, name,
-		 strerror(e));
-	return KA_ERR_IO;
+	return h->write_file_at(dirfd, fs->dir, name, buf, len, 0, err);
 }
 
 static enum ka_status file_store(struct ka_mctx *m, const char *service,
@@ -691,6 +601,11 @@ static enum ka_status file_init(struct ka_mctx *m, const struct ka_host *h,
 	const char *arg = h->arg_string(m, "directory");
 	struct file_src *fs;
 
+	if (h->size < sizeof(struct ka_host)) {
+		h->error(err, KA_ERR_MODULE, "the file module needs a newer "
+			 "libkiwiauth (module ABI 1.2)");
+		return KA_ERR_MODULE;
+	}
 	if (arg != NULL && arg[0] != '/') {
 		h->error(err, KA_ERR_CONFIG, "file: directory \"%s\" is not an "
 			 "absolute path", arg);

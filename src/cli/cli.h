@@ -86,6 +86,12 @@ int cli_check_account(const char *cmd, const char *account);
 /* Writes a JSON value to stdout and frees it. Returns an exit code. */
 int cli_json_print(json_t *value);
 int64_t cli_now(void);
+/* What the service's refresh module tells of it (issuer, resource,
+ * client registration; never a secret): a JSON object (new reference,
+ * empty when nothing is known), or one "INDENT%-12s VALUE" line each. */
+json_t *cli_describe_json(struct ka_ctx *ctx, const char *service);
+void cli_describe_print(struct ka_ctx *ctx, const char *service,
+			const char *indent);
 
 /* Commands. */
 int cmd_services(struct cli_opts *o, int argc, char **argv);

@@ -42,10 +42,10 @@ static json_t *json_sources(const struct ka_service *s)
 	return a;
 }
 
-static json_t *json_service(const struct ka_service *s)
+static json_t *json_service(struct ka_ctx *ctx, const struct ka_service *s)
 {
 	return json_pack("{s:s, s:s?, s:s?, s:o, s:o, s:s?, s:o, s:s?, "
-			 "s:I, s:b, s:s?}",
+			 "s:o, s:I, s:b, s:s?}",
 		"name", ka_service_name(s),
 		"description", ka_service_description(s),
 		"origin", ka_service_origin(s),
@@ -56,19 +56,20 @@ static json_t *json_service(const struct ka_service *s)
 		"header", ka_service_header(s),
 		"sources", json_sources(s),
 		"refresh", ka_service_refresh_module(s),
+		"auth", cli_describe_json(ctx, ka_service_name(s)),
 		"min_valid", (json_int_t)ka_service_min_valid(s),
 		"locked", ka_service_locked(s),
 		"error", ka_service_error(s));
 }
 
-static int print_json(const struct ka_ctx *ctx)
+static int print_json(struct ka_ctx *ctx)
 {
 	json_t *services = json_array(), *diags = json_array();
 	size_t i;
 
 	for (i = 0; services != NULL && i < ka_service_count(ctx); i++) {
 		if (json_array_append_new(services,
-				json_service(ka_service_at(ctx, i))) != 0) {
+				json_service(ctx, ka_service_at(ctx, i))) != 0) {
 			json_decref(services);
 			services = NULL;
 		}
@@ -98,7 +99,7 @@ static void print_list(const char *label, const struct ka_service *s,
 	printf("\n");
 }
 
-static void print_service(const struct ka_service *s)
+static void print_service(struct ka_ctx *ctx, const struct ka_service *s)
 {
 	const char *desc = ka_service_description(s);
 	const char *why = ka_service_error(s);
@@ -128,6 +129,8 @@ static void print_service(const struct ka_service *s)
 	}
 	printf("\n");
 	printf("  %-12s%s\n", "refresh", refresh != NULL ? refresh : "(none)");
+	if (why == NULL)
+		cli_describe_print(ctx, ka_service_name(s), "  ");
 	printf("  %-12s%lds\n", "min_valid", ka_service_min_valid(s));
 	if (ka_service_locked(s))
 		printf("  %-12s%s\n", "locked", "yes");
@@ -157,7 +160,7 @@ int cmd_services(struct cli_opts *o, int argc, char **argv)
 		for (i = 0; i < ka_service_count(ctx); i++) {
 			if (i > 0)
 				printf("\n");
-			print_service(ka_service_at(ctx, i));
+			print_service(ctx, ka_service_at(ctx, i));
 		}
 	}
 	ka_ctx_free(ctx);

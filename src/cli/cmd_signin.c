@@ -185,53 +185,105 @@ static enum ka_status converse(const struct ka_conv_msg *msg, char *answer,
 
 /* ---- signin ----------------------------------------------------------- */
 
-static int run_signin(struct cli_opts *o, const char *service,
-		      const char *account, struct ka_signin_options *so,
-		      int password_stdin)
+/* What `signin` was asked besides the service. */
+struct signin_args {
+	struct ka_signin_options so;
+	const char *add[MAX_SCOPES + 1];	/* --add-scope */
+	size_t nadd;
+	struct ka_resource_signin rs;		/* --resource */
+	int password_stdin;
+};
+
+/* --resource writes into a configuration directory: --config (or
+ * KIWI_AUTH_CONFIG) must name one, if given. */
+static int resource_config_dir(const struct cli_opts *o,
+			       struct ka_resource_signin *rs)
 {
-	struct conv_state cs = { so->no_browser, password_stdin };
+	const char *c = o->config != NULL ? o->config : getenv("KIWI_AUTH_CONFIG");
+	struct stat sb;
+
+	if (c == NULL || c[0] == '\0')
+		return CLI_EXIT_OK;
+	if (stat(c, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return cli_usage("signin", "--resource writes a stanza into a "
+				 "configuration directory, and %s is not one",
+				 c);
+	rs->config_dir = c;
+	return CLI_EXIT_OK;
+}
+
+static int run_signin(struct cli_opts *o, const char *service,
+		      const char *account, struct signin_args *a)
+{
+	struct conv_state cs = { a->so.no_browser, a->password_stdin };
 	const struct ka_service *svc;
 	struct ka_ctx *ctx = NULL;
+	char name[72];
 	enum ka_status st;
 	ka_error err;
 	int rc;
 
 	ka_error_clear(&err);
+	if (a->rs.url != NULL && (rc = resource_config_dir(o, &a->rs)) != CLI_EXIT_OK)
+		return rc;
 	if ((rc = cli_open_service(o, service, &ctx, &svc)) != CLI_EXIT_OK)
 		return rc;
 	ka_ctx_set_conversation(ctx, converse, &cs);
-	st = ka_signin(ctx, service, account, so, &err);
+	snprintf(name, sizeof(name), "%s", service != NULL ? service : "");
+	if (a->rs.url != NULL)
+		st = ka_signin_resource(ctx, &a->rs, account, &a->so, name,
+					sizeof(name), &err);
+	else if (a->nadd > 0)
+		st = ka_signin_step_up(ctx, service, account, a->add, a->nadd,
+				       &a->so, &err);
+	else
+		st = ka_signin(ctx, service, account, &a->so, &err);
 	if (st != KA_OK) {
 		rc = cli_report(st, &err);
 		goto out;
 	}
-	printf("signed in to %s (%s)\n", service, account);
+	printf("signed in to %s (%s)\n", name, account);
 out:
 	ka_ctx_free(ctx);
 	return rc;
 }
 
-int cmd_signin(struct cli_opts *o, int argc, char **argv)
+/* One scope operand: no spaces, at most MAX_SCOPES of them. */
+static int scope_arg(const char *opt, const char **v, size_t *n)
+{
+	if (*n >= MAX_SCOPES || optarg[0] == '\0' ||
+	    strpbrk(optarg, " \t\r\n") != NULL)
+		return cli_usage("signin", "%s takes one scope without spaces "
+				 "(at most %d)", opt, MAX_SCOPES);
+	v[(*n)++] = optarg;
+	return CLI_EXIT_OK;
+}
+
+/* The options of signin into a (the common ones handled): -1 to go on,
+ * else the exit code to return at once (--help, a usage error). */
+static int signin_options(struct cli_opts *o, int argc, char **argv,
+			  const char **account, const char **scopes,
+			  struct signin_args *a)
 {
 	static const struct option longopts[] = {
 		CLI_COMMON_LONG,
 		{ "account", required_argument, NULL, 'a' },
 		{ "flow", required_argument, NULL, 'f' },
 		{ "scope", required_argument, NULL, 's' },
+		{ "add-scope", required_argument, NULL, 'A' },
+		{ "resource", required_argument, NULL, 'r' },
+		{ "service", required_argument, NULL, 'N' },
+		{ "source", required_argument, NULL, 'S' },
 		{ "no-browser", no_argument, NULL, 'n' },
 		{ "password-stdin", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *scopes[MAX_SCOPES + 1] = { NULL };
-	struct ka_signin_options so = { NULL, scopes, 0, 0 };
-	const char *account = KA_ACCOUNT_DEFAULT, *service;
-	int c, rc, password_stdin = 0;
+	int c, rc = CLI_EXIT_OK;
 
 	while ((c = cli_getopt(o, "signin", argc, argv,
-			       CLI_COMMON_SHORT "a:f:s:n", longopts, &account,
+			       CLI_COMMON_SHORT "a:f:s:n", longopts, account,
 			       &rc)) >= 0) {
-		switch (c) {
-		case 'f':
+		if (c == 'f') {
 			if (strcmp(optarg, "device") != 0 &&
 			    strcmp(optarg, "code") != 0 &&
 			    strcmp(optarg, "client-credentials") != 0 &&
@@ -239,30 +291,54 @@ int cmd_signin(struct cli_opts *o, int argc, char **argv)
 				return cli_usage("signin", "--flow is device, "
 						 "code, client-credentials or "
 						 "token");
-			so.flow = optarg;
-			continue;
-		case 's':
-			if (so.nscopes >= MAX_SCOPES || optarg[0] == '\0' ||
-			    strpbrk(optarg, " \t\r\n") != NULL)
-				return cli_usage("signin", "--scope takes one "
-						 "scope without spaces (at most "
-						 "%d)", MAX_SCOPES);
-			scopes[so.nscopes++] = optarg;
-			continue;
-		case 'n':
-			so.no_browser = 1;
-			continue;
-		case 'p':
-			password_stdin = 1;
-			continue;
+			a->so.flow = optarg;
+		} else if (c == 's' || c == 'A') {
+			if ((rc = c == 's' ?
+			     scope_arg("--scope", scopes, &a->so.nscopes) :
+			     scope_arg("--add-scope", a->add, &a->nadd)) != CLI_EXIT_OK)
+				return rc;
+		} else if (c == 'r') {
+			a->rs.url = optarg;
+		} else if (c == 'N') {
+			a->rs.service = optarg;
+		} else if (c == 'S') {
+			if (strcmp(optarg, "keyring") != 0 &&
+			    strcmp(optarg, "file") != 0)
+				return cli_usage("signin", "--source is keyring "
+						 "or file");
+			a->rs.source = optarg;
+		} else if (c == 'n') {
+			a->so.no_browser = 1;
+		} else if (c == 'p') {
+			a->password_stdin = 1;
 		}
 	}
-	if (c == CLI_OPT_STOP)
+	return c == CLI_OPT_STOP ? rc : -1;
+}
+
+int cmd_signin(struct cli_opts *o, int argc, char **argv)
+{
+	const char *scopes[MAX_SCOPES + 1] = { NULL };
+	struct signin_args a = { .so = { NULL, scopes, 0, 0 } };
+	const char *account = KA_ACCOUNT_DEFAULT, *service;
+	int rc;
+
+	if ((rc = signin_options(o, argc, argv, &account, scopes, &a)) >= 0)
 		return rc;
-	if ((rc = cli_service_arg("signin", argc, argv, 0, account,
-				  &service)) != CLI_EXIT_OK)
+	if (a.rs.url == NULL && (a.rs.service != NULL || a.rs.source != NULL))
+		return cli_usage("signin", "--service and --source go with "
+				 "--resource");
+	if (a.rs.url != NULL && a.nadd > 0)
+		return cli_usage("signin", "--add-scope names a configured "
+				 "service: sign in to it by name");
+	if ((rc = cli_service_arg("signin", argc, argv, a.rs.url != NULL,
+				  account, &service)) != CLI_EXIT_OK)
 		return rc;
-	return run_signin(o, service, account, &so, password_stdin);
+	if (a.rs.url != NULL && service != NULL)
+		return cli_usage("signin", "give a SERVICE or --resource URL, "
+				 "not both (--service NAME names the service "
+				 "of the URL)");
+	return run_signin(o, service, account, &a);
 }
 
 /* ---- refresh ------------------------------------------------------------ */

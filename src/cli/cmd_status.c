@@ -306,7 +306,7 @@ static void print_table(const struct report *rep)
 	}
 }
 
-static json_t *json_row(const struct row *r, int64_t now)
+static json_t *json_row(struct ka_ctx *ctx, const struct row *r, int64_t now)
 {
 	json_t *exp;
 
@@ -316,22 +316,23 @@ static json_t *json_row(const struct row *r, int64_t now)
 		exp = json_string("never");
 	else
 		exp = json_integer((json_int_t)(r->expires_at - now));
-	return json_pack("{s:s, s:s, s:s, s:s?, s:o, s:I, s:o, s:b, s:s?}",
+	return json_pack("{s:s, s:s, s:s, s:s?, s:o, s:I, s:o, s:b, s:s?, s:o}",
 		"service", r->service, "account", r->account,
 		"state", r->state, "source", r->source, "expires_in", exp,
 		"expires_at", (json_int_t)r->expires_at,
 		"scopes", r->scope_list != NULL ? json_incref(r->scope_list)
 			  : json_array(),
-		"refreshable", r->refreshable, "message", r->message);
+		"refreshable", r->refreshable, "message", r->message,
+		"auth", cli_describe_json(ctx, r->service));
 }
 
-static int print_json(const struct report *rep)
+static int print_json(struct ka_ctx *ctx, const struct report *rep)
 {
 	json_t *a = json_array();
 	size_t i;
 
 	for (i = 0; a != NULL && i < rep->n; i++) {
-		if (json_array_append_new(a, json_row(&rep->rows[i],
+		if (json_array_append_new(a, json_row(ctx, &rep->rows[i],
 						       rep->now)) != 0) {
 			json_decref(a);
 			a = NULL;
@@ -379,11 +380,13 @@ static int run_status(struct cli_opts *o, const char *service,
 		goto out;
 	}
 	if (o->json)
-		rc = print_json(&rep);
+		rc = print_json(ctx, &rep);
 	else if (rep.n == 0)
 		fprintf(stderr, "kiwi-auth: no services are configured\n");
 	else
 		print_table(&rep);
+	if (!o->json && svc != NULL)
+		cli_describe_print(ctx, service, "  ");
 	if (rc == CLI_EXIT_OK)
 		rc = status_exit(&rep, service != NULL);
  out:

@@ -46,11 +46,19 @@ static const struct cli_cmd commands[] = {
 	  "local copy is erased anyway)" },
 	{ "signin", cmd_signin,
 	  "SERVICE [--account A] [--flow device|code|client-credentials|token]\n"
-	  "         [--scope S]... [--no-browser] [--password-stdin]",
+	  "         [--scope S]... [--add-scope S]... [--no-browser]\n"
+	  "         [--password-stdin]\n"
+	  "  signin --resource URL [--service NAME] [--source keyring|file]\n"
+	  "         [--account A] [--flow device|code] [--scope S]...",
 	  "sign in with the service's refresh module and store the tokens;\n"
 	  "prompts (device code, URL to open, token to paste) go to stderr;\n"
 	  "--password-stdin: a secret asked for is the first line of stdin,\n"
-	  "and nothing else may be asked" },
+	  "and nothing else may be asked; --add-scope: ask for S as well as\n"
+	  "the scopes held now (step-up); --resource: an MCP server (RFC 9728\n"
+	  "protected resource) known only by its URL: everything is discovered\n"
+	  "from it, and unless a service is configured for it, a user stanza\n"
+	  "services.d/NAME.conf (NAME after the host, or --service) is written\n"
+	  "once the sign-in succeeded" },
 	{ "refresh", cmd_refresh, "SERVICE [--account A] [--if-needed]",
 	  "refresh the token now (with --if-needed: only when it expires\n"
 	  "within min_valid); the rotated refresh token is stored first" },

@@ -289,3 +289,48 @@ int64_t cli_now(void)
 {
 	return (int64_t)time(NULL);
 }
+
+/* ---- what a refresh module tells of a service (ka_service_describe) -- */
+
+static void describe_json_cb(const char *key, const char *value, void *data)
+{
+	json_t *o = data;
+
+	if (o != NULL && value != NULL)
+		json_object_set_new(o, key, json_string(value));
+}
+
+json_t *cli_describe_json(struct ka_ctx *ctx, const char *service)
+{
+	json_t *o = json_object();
+	ka_error err;
+
+	ka_error_clear(&err);
+	if (o != NULL && ka_service_describe(ctx, service, describe_json_cb, o,
+					     &err) != KA_OK) {
+		json_decref(o);
+		return json_object();
+	}
+	return o;
+}
+
+/* The labels of the items, as `services` prints them. */
+static const char *describe_label(const char *key)
+{
+	return strcmp(key, "client_registration") == 0 ? "registered" : key;
+}
+
+static void describe_print_cb(const char *key, const char *value, void *data)
+{
+	printf("%s%-12s%s\n", (const char *)data, describe_label(key), value);
+}
+
+void cli_describe_print(struct ka_ctx *ctx, const char *service,
+			const char *indent)
+{
+	ka_error err;
+
+	ka_error_clear(&err);
+	ka_service_describe(ctx, service, describe_print_cb, (void *)indent,
+			    &err);
+}

@@ -24,7 +24,9 @@ extern "C" {
 #endif
 
 #define KA_MODULE_ABI_MAJOR 1
-#define KA_MODULE_ABI_MINOR 1	/* 1: HTTP, OAuth and conversation */
+#define KA_MODULE_ABI_MINOR 2	/* 1: HTTP, OAuth and conversation;
+				 * 2: resource discovery and client
+				 * registration (MCP authorization) */
 
 enum ka_module_kind {
 	KA_MODULE_SOURCE = 1,
@@ -91,6 +93,12 @@ struct ka_refresh_ops {
 				 struct ka_record **out, ka_error *err);
 	enum ka_status (*revoke)(struct ka_mctx *m, const struct ka_record *cur,
 				 ka_error *err);
+	/* ABI minor 2 (read only from a module that says so; may be NULL):
+	 * what the instance knows about where its tokens come from, one
+	 * fn(key, value) per item ("issuer", "resource", "client_id",
+	 * "client_registration"), without a network request and never a
+	 * secret. */
+	void (*describe)(struct ka_mctx *m, ka_describe_fn fn, void *data);
 };
 
 /* ---- types of the host services added in ABI minor 1 ------------------ */
@@ -118,6 +126,9 @@ struct ka_http_response {
 	char *body;		/* secure memory, NUL-terminated, never NULL */
 	size_t len;
 	char content_type[128];	/* lowercase media type, no parameters */
+	/* ABI minor 2: the answer's WWW-Authenticate challenges joined with
+	 * ", " (RFC 7235), cut at the end of the buffer; "" when none. */
+	char www_authenticate[2048];
 };
 
 /* OAuth endpoints; "" when unknown. */
@@ -189,6 +200,43 @@ struct ka_oauth_code {
 	const char *scope_form;		/* scope, audience, ... or NULL */
 	size_t scope_form_len;
 	struct ka_oauth_request token;	/* form and prev are ignored */
+};
+
+/* ---- types of the host services added in ABI minor 2 ------------------ */
+
+/* Authorization server metadata (RFC 8414 or OpenID Connect Discovery),
+ * its `issuer` checked against the URL it was fetched for. */
+#define KA_META_S256		0x1u	/* code_challenge_methods has S256 */
+#define KA_META_ISS_RESPONSE	0x2u	/* RFC 9207 iss in responses */
+#define KA_META_CLIENT_ID_DOC	0x4u	/* client ID metadata documents */
+#define KA_META_OFFLINE_ACCESS	0x8u	/* scopes_supported: offline_access */
+#define KA_META_DEVICE_GRANT	0x10u	/* the device grant (RFC 8628) */
+struct ka_oauth_metadata {
+	char issuer[KA_URL_MAX];
+	struct ka_oauth_endpoints ep;
+	char registration[KA_URL_MAX];	/* RFC 7591 endpoint, or "" */
+	unsigned flags;			/* KA_META_* */
+};
+
+/* A protected resource (an MCP server) as its metadata describes it
+ * (RFC 9728) and the authorization server it names, both validated. */
+#define KA_SCOPES_MAX 1024
+struct ka_resource_metadata {
+	char resource[KA_URL_MAX];	/* canonical: no fragment, no query,
+					 * no trailing slash on an empty path */
+	char scope[KA_SCOPES_MAX];	/* space-separated: the challenge's
+					 * scope, else scopes_supported */
+	struct ka_oauth_metadata as;
+};
+
+/* The identity of this client at one authorization server, for one
+ * resource. Cleared with oauth_client_clear. */
+struct ka_oauth_client {
+	char client_id[KA_URL_MAX];
+	char *secret;		/* secure memory, or NULL (public client) */
+	char how[24];		/* "pre-registered", "metadata-document" or
+				 * "dynamic" (RFC 7591) */
+	int64_t registered_at;	/* UTC seconds; 0 for pre-registered */
 };
 
 /* Services the library offers its modules. Append only; a module checks
@@ -371,6 +419,83 @@ struct ka_host {
 				      const char *client_id,
 				      const char *account, const char *what,
 				      ka_error *err);
+
+	/* ---- ABI minor 2: check host->size before using these ---------- */
+
+	/* Fetch issuer's metadata from its well-known URLs in the order of
+	 * RFC 8414 section 5 (oauth-authorization-server inserted, then
+	 * openid-configuration inserted, then appended); the `issuer` it
+	 * names must be issuer (KA_DISCOVER_STRICT: byte for byte, else a
+	 * trailing slash aside). */
+#define KA_DISCOVER_STRICT 0x1u
+	enum ka_status (*oauth_metadata)(const struct ka_mctx *m,
+					 const char *issuer,
+					 const char *ca_file, unsigned flags,
+					 struct ka_oauth_metadata *out,
+					 ka_error *err);
+	/* Everything from a protected resource's URL, as the MCP
+	 * authorization specification says: a request without a token, the
+	 * resource_metadata and scope of its 401 challenge (RFC 9728
+	 * section 5.1; a metadata URL on another origin is refused), else
+	 * the well-known URLs (path-inserted, then the root); the metadata's
+	 * `resource` must be url; its first authorization server's metadata
+	 * (strict issuer), which must offer PKCE S256 and keep its token,
+	 * revocation, device and registration endpoints on the issuer's
+	 * origin. Errors say which check failed. */
+	enum ka_status (*resource_discover)(const struct ka_mctx *m,
+					    const char *url,
+					    const char *ca_file,
+					    struct ka_resource_metadata *out,
+					    ka_error *err);
+	/* The client identity for rm, in the specification's order: the
+	 * registration stored for (issuer, resource) by an earlier call;
+	 * else document_url (a Client ID Metadata Document, may be NULL)
+	 * when the server supports them; else RFC 7591 registration at its
+	 * registration endpoint (a native public client with the loopback
+	 * redirect), stored durably (mode 0600) for the next call. */
+	enum ka_status (*oauth_client)(const struct ka_mctx *m,
+				       const struct ka_resource_metadata *rm,
+				       const char *document_url,
+				       const char *ca_file,
+				       struct ka_oauth_client *out,
+				       ka_error *err);
+	/* Remember a pre-registered client_id for (issuer, resource), or
+	 * drop what is stored (c NULL), e.g. after invalid_client. */
+	enum ka_status (*oauth_client_store)(const struct ka_mctx *m,
+					     const char *issuer,
+					     const char *resource,
+					     const struct ka_oauth_client *c,
+					     ka_error *err);
+	/* The newest client stored for resource, whatever its issuer, into
+	 * out and issuer (KA_URL_MAX bytes), without a network request:
+	 * KA_OK or KA_ERR_NOT_FOUND. */
+	enum ka_status (*oauth_client_find)(const struct ka_mctx *m,
+					    const char *resource,
+					    char *issuer,
+					    struct ka_oauth_client *out);
+	void (*oauth_client_clear)(struct ka_oauth_client *c);
+	/* oauth_code with the RFC 9207 check of the authorization response:
+	 * an `iss` in it must equal issuer byte for byte, and must be there
+	 * when iss_required (the metadata's
+	 * authorization_response_iss_parameter_supported). issuer NULL: no
+	 * check, as oauth_code. */
+	enum ka_status (*oauth_code_iss)(const struct ka_mctx *m,
+					 const struct ka_oauth_code *req,
+					 const char *issuer, int iss_required,
+					 struct ka_record **out,
+					 struct ka_oauth_error *oerr,
+					 ka_error *err);
+	/* Write buf as name in the open directory dirfd (dir names it in
+	 * messages) through a temporary file of mode 0600 that is fsynced
+	 * and renamed over name (KA_WRITE_NOREPLACE: linked, never over an
+	 * existing name), then fsync the directory. On failure name is as
+	 * it was and no temporary file is left; KA_ERR_IO says which step
+	 * failed. */
+#define KA_WRITE_NOREPLACE 0x1u
+	enum ka_status (*write_file_at)(int dirfd, const char *dir,
+					const char *name, const char *buf,
+					size_t len, unsigned flags,
+					ka_error *err);
 };
 
 struct ka_module {

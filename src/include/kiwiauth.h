@@ -144,6 +144,17 @@ enum ka_control ka_service_source_control(const struct ka_service *s,
 int ka_service_source_writable(const struct ka_service *s, size_t i);
 const char *ka_service_refresh_module(const struct ka_service *s); /* or NULL */
 
+/* What a service's refresh module knows about where its tokens come from,
+ * read without a network request: fn is called once per item, with key
+ * "issuer", "resource", "client_id" or "client_registration" (how the
+ * client was registered, and when). Never a secret. Modules that tell
+ * nothing call fn never. */
+typedef void (*ka_describe_fn)(const char *key, const char *value,
+			       void *data);
+enum ka_status ka_service_describe(struct ka_ctx *ctx, const char *service,
+				   ka_describe_fn fn, void *data,
+				   ka_error *err);
+
 /* ---- token records ---------------------------------------------------- */
 
 /* A token record. Its secrets live in wiped-on-free memory and there is
@@ -384,7 +395,17 @@ struct ka_response;
  * the caller: free it with ka_response_free(). Otherwise *out is NULL and
  * err says why: the authorization's errors as for ka_authorize (with
  * err->auth_required), KA_ERR_NETWORK, KA_ERR_TIMEOUT (the deadline),
- * KA_ERR_PROTOCOL (too many redirects, an answer over max_response). */
+ * KA_ERR_PROTOCOL (too many redirects, an answer over max_response).
+ *
+ * Step-up (RFC 6750 section 3.1, the MCP authorization specification): a
+ * 403 with a Bearer error="insufficient_scope" challenge, answered with no
+ * redirect to the request that carried the credential, is not handed
+ * back. When the record holds every scope the challenge names, the token
+ * is refreshed and the request sent once more; otherwise the call fails
+ * with KA_ERR_DENIED and err->auth_required, naming the scopes to add and
+ * the command that adds them (kiwi-auth signin SERVICE --add-scope S,
+ * ka_signin_step_up()); a server that still refuses is given up on
+ * (KA_ERR_DENIED). */
 enum ka_status ka_perform(struct ka_ctx *ctx,
 			  const struct ka_perform_request *preq,
 			  struct ka_response **out, ka_error *err);
@@ -462,6 +483,42 @@ struct ka_signin_options {
 enum ka_status ka_signin(struct ka_ctx *ctx, const char *service,
 			 const char *account,
 			 const struct ka_signin_options *opts, ka_error *err);
+
+/* Step-up (RFC 6750 section 3.1, the MCP authorization specification):
+ * sign in to (service, account) again, asking for the union of the
+ * scopes its record holds now, opts->scopes and add[0..nadd), so no
+ * scope granted before is lost. After a request was refused for want of
+ * a scope, the error names this call's scopes (kiwi-auth signin
+ * --add-scope). opts may be NULL. */
+enum ka_status ka_signin_step_up(struct ka_ctx *ctx, const char *service,
+				 const char *account,
+				 const char *const *add, size_t nadd,
+				 const struct ka_signin_options *opts,
+				 ka_error *err);
+
+/* A protected resource (an MCP server) known only by its URL. */
+struct ka_resource_signin {
+	const char *url;	/* the server's URL, e.g. https://h/mcp */
+	const char *service;	/* NULL: named after the URL's host and port */
+	const char *source;	/* source module of a new stanza: "keyring"
+				 * (NULL) or "file" */
+	const char *config_dir;	/* where services.d/ is; NULL: the user's
+				 * ($XDG_CONFIG_HOME/kiwi-auth) */
+};
+
+/* Sign in to the server at req->url, as the MCP authorization
+ * specification describes: the service already configured for that
+ * resource (or named req->service) is used as it is; otherwise a user
+ * stanza services.d/NAME.conf (an oauth2 refresh module with only
+ * `resource`, hosts the URL's origin) is written, mode 0600, once the
+ * sign-in through it succeeded, and never over an existing file. The
+ * server's authorization server, scopes and client registration are all
+ * discovered. service (n >= 65 bytes) gets the service's name. */
+enum ka_status ka_signin_resource(struct ka_ctx *ctx,
+				  const struct ka_resource_signin *req,
+				  const char *account,
+				  const struct ka_signin_options *opts,
+				  char *service, size_t n, ka_error *err);
 
 /* Refresh now, even if the token is still fresh. */
 #define KA_REFRESH_FORCE 0x1u

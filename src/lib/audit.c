@@ -179,39 +179,6 @@ void kai_hmac_sha256(const void *key, size_t klen, const void *msg,
 
 #define KEY_LEN 32
 
-static int key_dir(char *buf, size_t n)
-{
-	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	int r;
-
-	if (state != NULL && state[0] == '/')
-		r = snprintf(buf, n, "%s/kiwi-auth", state);
-	else if (home != NULL && home[0] == '/')
-		r = snprintf(buf, n, "%s/.local/state/kiwi-auth", home);
-	else
-		return -1;
-	return r > 0 && (size_t)r < n ? 0 : -1;
-}
-
-/* mkdir -p with mode 0700 for the parts that do not exist. */
-static int make_dirs(char *path)
-{
-	for (char *p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-			*p = c;
-			return -1;
-		}
-		*p = c;
-		if (c == '\0')
-			return 0;
-	}
-}
-
 /* Read a private key file: regular, ours, no group/other bits, KEY_LEN. */
 static int key_read(const char *path, uint8_t key[KEY_LEN])
 {
@@ -260,14 +227,14 @@ static int installation_key(uint8_t key[KEY_LEN])
 {
 	char dir[PATH_MAX], path[PATH_MAX + 16];
 
-	if (key_dir(dir, sizeof(dir)) != 0)
+	if (kai_state_dir(dir, sizeof(dir)) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/audit.key", dir);
 	if (key_read(path, key) == 0)
 		return 0;
 	if (errno != ENOENT)
 		return -1;
-	if (make_dirs(dir) != 0 || key_create(dir, path) != 0)
+	if (kai_make_dirs(dir) != 0 || key_create(dir, path) != 0)
 		return -1;
 	return key_read(path, key);
 }

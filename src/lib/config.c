@@ -666,8 +666,7 @@ enum ka_status kai_config_load_layers(struct ka_ctx *ctx, const char *sysdir,
 	return finish(&ld, &sys, &usr);
 }
 
-/* $XDG_CONFIG_HOME/kiwi-auth, else $HOME/.config/kiwi-auth, else NULL. */
-static char *user_dir(void)
+char *kai_config_user_dir(void)
 {
 	const char *x = getenv("XDG_CONFIG_HOME"), *h = getenv("HOME");
 
@@ -707,7 +706,7 @@ enum ka_status kai_config_load(struct ka_ctx *ctx, const char *path,
 		path = env;
 	if (path != NULL)
 		return load_explicit(ctx, path, err);
-	udir = user_dir();
+	udir = kai_config_user_dir();
 	st = kai_config_load_layers(ctx, KA_SYSCONFDIR, udir, err);
 	free(udir);
 	return st;

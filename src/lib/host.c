@@ -248,4 +248,13 @@ const struct ka_host kai_host = {
 	.oauth_code = kai_oauth_code,
 	.token_prompt = h_token_prompt,
 	.oauth_error = h_oauth_error,
+	/* ABI minor 2 */
+	.oauth_metadata = kai_oauth_metadata,
+	.resource_discover = kai_resource_discover,
+	.oauth_client = kai_oauth_client,
+	.oauth_client_store = kai_oauth_client_store,
+	.oauth_client_find = kai_oauth_client_find,
+	.oauth_client_clear = kai_oauth_client_clear,
+	.oauth_code_iss = kai_oauth_code_iss,
+	.write_file_at = kai_write_atomic_at,
 };

@@ -32,6 +32,32 @@ static size_t on_data(char *p, size_t size, size_t n, void *data)
 	return rc == 0 ? size * n : 0;	/* 0 aborts the transfer */
 }
 
+/* Keep the WWW-Authenticate challenges (RFC 7235) of the answer, joined
+ * with ", "; nothing else of the headers (a Set-Cookie may be a secret). */
+static size_t on_header(char *p, size_t size, size_t n, void *data)
+{
+	static const char name[] = "www-authenticate:";
+	struct ka_http_response *r = data;
+	size_t len = size * n, used = strlen(r->www_authenticate);
+
+	if (len > 5 && strncmp(p, "HTTP/", 5) == 0) {
+		r->www_authenticate[0] = '\0';	/* a new answer (1xx first) */
+		return len;
+	}
+	if (len <= sizeof(name) - 1 || strncasecmp(p, name, sizeof(name) - 1) != 0)
+		return len;
+	p += sizeof(name) - 1;
+	len -= sizeof(name) - 1;
+	while (len > 0 && (*p == ' ' || *p == '\t'))
+		p++, len--;
+	while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n' ||
+			   p[len - 1] == ' '))
+		len--;
+	snprintf(r->www_authenticate + used, sizeof(r->www_authenticate) - used,
+		 "%s%.*s", used > 0 ? ", " : "", (int)len, p);
+	return size * n;
+}
+
 void kai_http_response_free(struct ka_http_response *r)
 {
 	if (r == NULL)
@@ -166,7 +192,8 @@ int kai_curl_safe(CURL *c, const struct kai_origin *o, const char *url,
 
 static int set_options(CURL *c, const struct ka_http_request *req,
 		       const struct kai_origin *o, const char *url,
-		       struct curl_slist *headers, struct sink *s)
+		       struct curl_slist *headers, struct sink *s,
+		       struct ka_http_response *r)
 {
 	long total = req->timeout_ms > 0 ? req->timeout_ms : HTTP_TIMEOUT_MS;
 	int bad = kai_curl_safe(c, o, url, total, HTTP_CONNECT_MS) != 0;
@@ -178,6 +205,8 @@ static int set_options(CURL *c, const struct ka_http_request *req,
 	bad |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, s) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_HEADERDATA, r) != CURLE_OK;
 	if (req->body != NULL) {
 		bad |= curl_easy_setopt(c, CURLOPT_POST, 1L) != CURLE_OK;
 		/* Not copied by libcurl: the body stays in the caller's memory. */
@@ -253,9 +282,9 @@ enum ka_status kai_http_ex(const struct ka_ctx *ctx,
 	kai_origin_format(&o, origin, sizeof(origin));
 	if ((st = build_headers(req, &headers, err)) != KA_OK)
 		goto out;
-	if ((c = curl_easy_init()) == NULL ||
-	    set_options(c, req, &o, canon, headers, &s) != 0 ||
-	    (r = calloc(1, sizeof(*r))) == NULL) {
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (c = curl_easy_init()) == NULL ||
+	    set_options(c, req, &o, canon, headers, &s, r) != 0) {
 		st = KA_ERR_NOMEM;
 		goto out;
 	}

@@ -120,6 +120,8 @@ void kai_wipe(void *p, size_t n);	/* explicit_bzero */
 enum kai_owner {
 	KAI_OWNER_ROOT,		/* system config: root only */
 	KAI_OWNER_USER,		/* user config: the effective user or root */
+	KAI_OWNER_PRIVATE,	/* private state: the effective user only,
+				 * no permission bits for group or other */
 };
 /* Open path with O_NOFOLLOW|O_CLOEXEC, fstat the fd, and refuse anything
  * that is not a regular file, is writable by group or other, or has the
@@ -252,6 +254,9 @@ enum ka_status kai_config_load(struct ka_ctx *ctx, const char *path,
  * root-owned layer, userdir the user's; either may be NULL. */
 enum ka_status kai_config_load_layers(struct ka_ctx *ctx, const char *sysdir,
 				      const char *userdir, ka_error *err);
+/* $XDG_CONFIG_HOME/kiwi-auth, else $HOME/.config/kiwi-auth, else NULL;
+ * the caller frees it. */
+char *kai_config_user_dir(void);
 void kai_service_free(struct ka_service *s);
 void kai_mctx_free(struct ka_mctx *m);
 /* Disable a service with a reason and record "origin: reason". */
@@ -686,5 +691,145 @@ enum ka_status kai_basic_auth(const char *client_id, const char *secret,
 /* Percent-decode s[0..n) in place ('+' is a space); the new length, or
  * -1 on a bad escape (oauth.c). */
 ssize_t kai_form_decode(char *s, size_t n);
+
+/* ---- JSON answers (oauth.c) ------------------------------------------- */
+
+struct json_t;
+/* o[key] when it is a non-empty string without a NUL, else NULL. */
+const char *kai_json_str(struct json_t *o, const char *key);
+/* Wipe every string of the object, then json_decref it. NULL-safe. */
+void kai_json_wipe_free(struct json_t *o);
+
+/* ---- private state files (statefile.c) -------------------------------- */
+
+/* $XDG_STATE_HOME/kiwi-auth, else ~/.local/state/kiwi-auth: 0, or -1. */
+int kai_state_dir(char *buf, size_t n);
+/* mkdir -p, mode 0700 for what is created: 0, or -1 with errno. */
+int kai_make_dirs(const char *path);
+/* Write buf into dir/name through a temporary file (mode 0600) that is
+ * fsynced and then renamed over name (KAI_WRITE_NOREPLACE: linked, so an
+ * existing name is never replaced), then fsync the directory. On failure
+ * name is as it was and no temporary file is left. */
+#define KAI_WRITE_NOREPLACE KA_WRITE_NOREPLACE
+enum ka_status kai_write_atomic(const char *dir, const char *name,
+				const char *buf, size_t len, unsigned flags,
+				ka_error *err);
+/* The same in the open directory dirfd; dir names it in messages. */
+enum ka_status kai_write_atomic_at(int dirfd, const char *dir,
+				   const char *name, const char *buf,
+				   size_t len, unsigned flags, ka_error *err);
+
+/* ---- MCP authorization: challenges, metadata, clients (challenge.c,
+ * discover.c, resource.c, clients.c) ----------------------------------- */
+
+/* The Bearer challenge of WWW-Authenticate header values (pure parser:
+ * buffer in, struct out). found is 0 when there is no Bearer challenge;
+ * every value is unquoted and free of control bytes. */
+#define KAI_CHALLENGE_MAX 1024
+struct kai_bearer_challenge {
+	int found;
+	char error[64];
+	char error_description[256];
+	char scope[KAI_CHALLENGE_MAX];
+	char resource_metadata[KA_URL_MAX];
+	char realm[256];
+};
+/* KA_OK (found or not), or KA_ERR_PROTOCOL for a malformed header (an
+ * unterminated quote, a parameter twice, a value that does not fit). */
+enum ka_status kai_bearer_challenge_parse(const char *buf, size_t len,
+					  struct kai_bearer_challenge *out);
+/* Space-separated scope lists (RFC 6749 section 3.3). */
+int kai_scope_list_has(const char *list, const char *scope);
+/* Add the scopes of add missing from list (size bytes); KA_ERR_INVALID
+ * when the result does not fit. */
+enum ka_status kai_scope_list_add(char *list, size_t size, const char *add);
+/* 1 if list is scope tokens (printable ASCII but '"' and '\') separated
+ * by single spaces, or empty. */
+int kai_scope_list_ok(const char *list);
+
+/* Up to max well-known URLs of url with suffix: inserted between origin
+ * and path, then (append) appended to the path when there is one.
+ * Returns how many. Pure. */
+int kai_well_known_urls(const char *url, const char *suffix, int append,
+			char out[][KA_URL_MAX], size_t max);
+/* Authorization server metadata (pure parser): issuer must match (strict:
+ * byte for byte), every endpoint an https (or loopback http) URL. */
+enum ka_status kai_as_metadata_parse(const char *buf, size_t len,
+				     const char *issuer, int strict,
+				     struct ka_oauth_metadata *out,
+				     ka_error *err);
+/* GET url: KA_OK when it answered 200 with a body, KA_ERR_NOT_FOUND for
+ * any other answer, else the HTTP failure. */
+enum ka_status kai_fetch_document(const struct ka_mctx *m, const char *url,
+				  const char *ca_file,
+				  struct ka_http_response **out, ka_error *err);
+enum ka_status kai_oauth_metadata(const struct ka_mctx *m, const char *issuer,
+				  const char *ca_file, unsigned flags,
+				  struct ka_oauth_metadata *out, ka_error *err);
+
+/* The canonical form of a resource URL (RFC 8707, MCP): parsed with
+ * libcurl, no user, query or fragment, no trailing slash on an empty
+ * path. Pure. */
+enum ka_status kai_resource_canon(const char *url, char *out, size_t n,
+				  ka_error *err);
+/* Protected resource metadata (RFC 9728, pure parser): its `resource`
+ * must be the canonical form of resource; out->as.issuer gets the first
+ * usable entry of authorization_servers and out->scope scopes_supported. */
+enum ka_status kai_resource_metadata_parse(const char *buf, size_t len,
+					   const char *resource,
+					   struct ka_resource_metadata *out,
+					   ka_error *err);
+/* The endpoints that receive codes, tokens or secrets from us are on the
+ * issuer's origin, and PKCE S256 is offered (pure). */
+enum ka_status kai_as_metadata_check(const struct ka_oauth_metadata *md,
+				     ka_error *err);
+enum ka_status kai_resource_discover(const struct ka_mctx *m, const char *url,
+				     const char *ca_file,
+				     struct ka_resource_metadata *out,
+				     ka_error *err);
+
+/* A registration answer (RFC 7591 section 3.2.1, pure parser): client_id
+ * and, for a confidential client, client_secret (secure memory). */
+enum ka_status kai_registration_parse(const char *buf, size_t len,
+				      struct ka_oauth_client *out,
+				      ka_error *err);
+enum ka_status kai_oauth_client(const struct ka_mctx *m,
+				const struct ka_resource_metadata *rm,
+				const char *document_url, const char *ca_file,
+				struct ka_oauth_client *out, ka_error *err);
+enum ka_status kai_oauth_client_store(const struct ka_mctx *m,
+				      const char *issuer, const char *resource,
+				      const struct ka_oauth_client *c,
+				      ka_error *err);
+enum ka_status kai_oauth_client_find(const struct ka_mctx *m,
+				     const char *resource, char *issuer,
+				     struct ka_oauth_client *out);
+void kai_oauth_client_clear(struct ka_oauth_client *c);
+enum ka_status kai_oauth_code_iss(const struct ka_mctx *m,
+				  const struct ka_oauth_code *req,
+				  const char *issuer, int iss_required,
+				  struct ka_record **out,
+				  struct ka_oauth_error *oerr, ka_error *err);
+
+/* ---- step-up authorization (stepup.c) -------------------------------- */
+
+/* What a request's answer asks of the performer (pure). */
+enum kai_step_up {
+	KAI_STEP_UP_NONE,	/* not a 403 insufficient_scope: as it is */
+	KAI_STEP_UP_SIGNIN,	/* err: auth_required, naming the scopes to
+				 * add and the command that adds them */
+	KAI_STEP_UP_RETRY,	/* the record holds the scopes: refresh the
+				 * token (KA_REFRESH_FORCE), send again */
+	KAI_STEP_UP_FAIL,	/* err: give up (no scope named, or tried
+				 * KAI_STEP_UP_MAX times) */
+};
+#define KAI_STEP_UP_MAX 2	/* sends of one request after the first */
+/* status and www_authenticate of the answer to the attempt-th send
+ * (0: the first) of a request made with r (may be NULL) of (service,
+ * account). */
+enum kai_step_up kai_step_up(const char *service, const char *account,
+			     const struct ka_record *r, long status,
+			     const char *www_authenticate, unsigned attempt,
+			     ka_error *err);
 
 #endif /* KAI_H */

@@ -90,10 +90,30 @@ static int same(const char *a, const char *b)
 	return d == 0;
 }
 
-enum cb_result { CB_AGAIN, CB_CODE, CB_ERROR };
+enum cb_result { CB_AGAIN, CB_CODE, CB_ERROR, CB_MIXUP };
+
+/* What the answer must carry: state, and (RFC 9207) the issuer. */
+struct expect {
+	const char *state;
+	const char *issuer;	/* NULL: no check */
+	int iss_required;
+};
+
+/* RFC 9207 section 2.4: a present iss must be the issuer, byte for byte;
+ * an absent one is refused when the server says it sends it. */
+static int issuer_ok(const char *query, const struct expect *x)
+{
+	char iss[KA_URL_MAX];
+
+	if (x->issuer == NULL)
+		return 1;
+	if (!query_get(query, "iss", iss, sizeof(iss)))
+		return !x->iss_required && strstr(query, "iss=") == NULL;
+	return strcmp(iss, x->issuer) == 0;
+}
 
 /* Read one request on the listener; the code lands in code (secure). */
-static enum cb_result callback_one(int cfd, const char *state, char *code,
+static enum cb_result callback_one(int cfd, const struct expect *x, char *code,
 				   size_t n, char *oerr, size_t on)
 {
 	char *req = kai_secure_alloc(REQUEST_MAX), got[128], *path, *sp;
@@ -132,12 +152,17 @@ static enum cb_result callback_one(int cfd, const char *state, char *code,
 		goto out;
 	}
 	path += cl + (path[cl] == '?');
-	if (!query_get(path, "state", got, sizeof(got)) || !same(got, state)) {
+	if (!query_get(path, "state", got, sizeof(got)) || !same(got, x->state)) {
 		reply(cfd, 400, "This sign-in request does not match; start "
 		      "it again.\n");
 		goto out;
 	}
-	if (query_get(path, "error", oerr, on)) {
+	if (!issuer_ok(path, x)) {
+		/* Neither the code nor an error of this answer is used. */
+		reply(cfd, 400, "This answer did not come from the authorization "
+		      "server kiwi-auth asked; the sign-in was stopped.\n");
+		r = CB_MIXUP;
+	} else if (query_get(path, "error", oerr, on)) {
 		reply(cfd, 200, "The sign-in was not completed. You can close "
 		      "this window.\n");
 		r = CB_ERROR;
@@ -154,7 +179,7 @@ out:
 }
 
 static enum ka_status wait_callback(const struct ka_mctx *m, int lfd,
-				    const char *state, char *code, size_t n,
+				    const struct expect *x, char *code, size_t n,
 				    ka_error *err)
 {
 	int64_t deadline = kai_now() + WAIT_S;
@@ -169,10 +194,19 @@ static enum ka_status wait_callback(const struct ka_mctx *m, int lfd,
 			continue;
 		if ((cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
 			continue;
-		r = callback_one(cfd, state, code, n, oerr, sizeof(oerr));
+		r = callback_one(cfd, x, code, n, oerr, sizeof(oerr));
 		close(cfd);
 		if (r == CB_CODE)
 			return KA_OK;
+		if (r == CB_MIXUP) {
+			kai_error_set(err, KA_ERR_DENIED, "the answer to the "
+				      "sign-in to %s did not come from %s: its "
+				      "`iss` is %s (RFC 9207); it was not used "
+				      "and nothing was stored", m->svc->name,
+				      x->issuer, x->iss_required ?
+				      "missing or another" : "another");
+			return KA_ERR_DENIED;
+		}
 		if (r == CB_ERROR) {
 			kai_error_set(err, KA_ERR_DENIED, "the sign-in to %s was "
 				      "not completed at the server (%s)",
@@ -259,7 +293,17 @@ enum ka_status kai_oauth_code(const struct ka_mctx *m,
 			      struct ka_record **out,
 			      struct ka_oauth_error *oerr, ka_error *err)
 {
+	return kai_oauth_code_iss(m, req, NULL, 0, out, oerr, err);
+}
+
+enum ka_status kai_oauth_code_iss(const struct ka_mctx *m,
+				  const struct ka_oauth_code *req,
+				  const char *issuer, int iss_required,
+				  struct ka_record **out,
+				  struct ka_oauth_error *oerr, ka_error *err)
+{
 	struct ka_oauth_error dummy;
+	struct expect x = { NULL, issuer, iss_required };
 	char state[33], verifier[65], challenge[48], redirect[64], text[160];
 	char *url = NULL, *code = NULL;
 	unsigned port = 0;
@@ -297,7 +341,8 @@ enum ka_status kai_oauth_code(const struct ka_mctx *m,
 		st = KA_ERR_NOMEM;
 		goto out;
 	}
-	if ((st = wait_callback(m, lfd, state, code, CODE_MAX, err)) != KA_OK)
+	x.state = state;
+	if ((st = wait_callback(m, lfd, &x, code, CODE_MAX, err)) != KA_OK)
 		goto out;
 	close(lfd);
 	lfd = -1;

@@ -1,6 +1,6 @@
-/* oauth.c: OAuth 2.0 protocol pieces every refresh module shares: discovery
- * (RFC 8414), token requests and answers (RFC 6749), the device grant
- * (RFC 8628) and revocation (RFC 7009). */
+/* oauth.c: OAuth 2.0 protocol pieces every refresh module shares: token
+ * requests and answers (RFC 6749), the device grant (RFC 8628) and
+ * revocation (RFC 7009). Discovery is in discover.c. */
 #include "config.h"
 
 #include <ctype.h>
@@ -30,7 +30,7 @@ static void sleep_ms(long ms)
 /* ---- JSON answers, secrets wiped --------------------------------------- */
 
 /* jansson keeps copies of every string: wipe them all before the free. */
-static void json_wipe_free(json_t *o)
+void kai_json_wipe_free(json_t *o)
 {
 	const char *k;
 	json_t *v;
@@ -106,7 +106,7 @@ static json_t *form_to_json(const char *body, size_t len)
 	return o;
 fail:
 	kai_secure_free(copy);
-	json_wipe_free(o);
+	kai_json_wipe_free(o);
 	return NULL;
 }
 
@@ -120,15 +120,15 @@ static json_t *answer_object(const struct ka_http_response *r)
 		return form_to_json(r->body, r->len);
 	o = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL);
 	if (o != NULL && !json_is_object(o)) {
-		json_wipe_free(o);
+		kai_json_wipe_free(o);
 		return NULL;
 	}
 	return o;
 }
 
-static const char *jstr(json_t *o, const char *key)
+const char *kai_json_str(json_t *o, const char *key)
 {
-	json_t *v = json_object_get(o, key);
+	json_t *v = o != NULL ? json_object_get(o, key) : NULL;
 
 	if (!json_is_string(v) || json_string_length(v) == 0 ||
 	    strlen(json_string_value(v)) != json_string_length(v))
@@ -148,7 +148,7 @@ static long long jsecs(json_t *o, const char *key)
 		return json_integer_value(v);
 	if (json_is_real(v))
 		return (long long)json_real_value(v);
-	if ((s = jstr(o, key)) == NULL)
+	if ((s = kai_json_str(o, key)) == NULL)
 		return -1;
 	errno = 0;
 	n = strtoll(s, &end, 10);
@@ -169,14 +169,14 @@ static void printable(char *dst, size_t n, const char *s)
 /* 1 (and oerr filled) when o is an OAuth error answer. */
 static int oauth_error_of(json_t *o, long status, struct ka_oauth_error *oerr)
 {
-	const char *e = o != NULL ? jstr(o, "error") : NULL;
+	const char *e = o != NULL ? kai_json_str(o, "error") : NULL;
 
 	if (e == NULL)
 		return 0;
 	oerr->status = status;
 	printable(oerr->error, sizeof(oerr->error), e);
 	printable(oerr->description, sizeof(oerr->description),
-		  jstr(o, "error_description"));
+		  kai_json_str(o, "error_description"));
 	return 1;
 }
 
@@ -216,8 +216,8 @@ static enum ka_status record_of(json_t *o, const struct ka_oauth_request *req,
 				struct ka_record **out, ka_error *err)
 {
 	struct ka_record *r = NULL;
-	const char *at = jstr(o, "access_token"), *rt = jstr(o, "refresh_token");
-	const char *tt = jstr(o, "token_type"), *scope = jstr(o, "scope");
+	const char *at = kai_json_str(o, "access_token"), *rt = kai_json_str(o, "refresh_token");
+	const char *tt = kai_json_str(o, "token_type"), *scope = kai_json_str(o, "scope");
 	long long exp = jsecs(o, "expires_in");
 	long long rexp = jsecs(o, "refresh_token_expires_in");
 	int64_t now = kai_now();
@@ -352,7 +352,7 @@ enum ka_status kai_oauth_token(const struct ka_mctx *m,
 		st = record_of(o, req, out, err);
 	}
 out:
-	json_wipe_free(o);
+	kai_json_wipe_free(o);
 	kai_http_response_free(r);
 	return st;
 }
@@ -402,123 +402,9 @@ enum ka_status kai_oauth_revoke(const struct ka_mctx *m,
 out:
 	if (st == KA_ERR_NOMEM)
 		kai_error_set(err, st, "out of memory");
-	json_wipe_free(o);
+	kai_json_wipe_free(o);
 	kai_http_response_free(r);
 	kai_secure_free(form);
-	return st;
-}
-
-/* ---- discovery (RFC 8414, OpenID Connect Discovery) --------------------- */
-
-static enum ka_status endpoint(json_t *o, const char *key, char *dst,
-			       ka_error *err)
-{
-	const char *v = jstr(o, key);
-	struct kai_origin org;
-	ka_error e;
-
-	dst[0] = '\0';
-	if (v == NULL)
-		return KA_OK;
-	ka_error_clear(&e);
-	if (strlen(v) >= KA_URL_MAX ||
-	    kai_origin_parse(v, &org, NULL, &e) != KA_OK) {
-		kai_error_set(err, KA_ERR_PROTOCOL, "the discovery document's "
-			      "%s is not usable: %s", key,
-			      e.code ? e.text : "too long");
-		return KA_ERR_PROTOCOL;
-	}
-	memcpy(dst, v, strlen(v) + 1);
-	return KA_OK;
-}
-
-static int same_issuer(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	while (la > 0 && a[la - 1] == '/')
-		la--;
-	while (lb > 0 && b[lb - 1] == '/')
-		lb--;
-	return la == lb && strncmp(a, b, la) == 0;
-}
-
-static enum ka_status discover_one(const struct ka_mctx *m, const char *issuer,
-				   const char *well_known, const char *ca_file,
-				   struct ka_oauth_endpoints *out, ka_error *err)
-{
-	struct ka_http_request hr = { .method = "GET", .ca_file = ca_file };
-	struct ka_http_response *r = NULL;
-	size_t n = strlen(issuer);
-	json_t *o = NULL;
-	char *url;
-	enum ka_status st;
-
-	while (n > 0 && issuer[n - 1] == '/')
-		n--;
-	if ((url = kai_asprintf("%.*s/.well-known/%s", (int)n, issuer,
-				well_known)) == NULL)
-		return KA_ERR_NOMEM;
-	hr.url = url;
-	if ((st = kai_http(m != NULL ? m->ctx : NULL, &hr, &r, err)) != KA_OK)
-		goto out;
-	if (r->status != 200 || (o = answer_object(r)) == NULL) {
-		kai_error_set(err, KA_ERR_NOT_FOUND, "no discovery document at "
-			      "%s (HTTP %ld)", url, r->status);
-		st = KA_ERR_NOT_FOUND;
-		goto out;
-	}
-	if (jstr(o, "issuer") == NULL || !same_issuer(jstr(o, "issuer"), issuer)) {
-		kai_error_set(err, KA_ERR_PROTOCOL, "the discovery document at "
-			      "%s names another issuer", url);
-		st = KA_ERR_PROTOCOL;
-		goto out;
-	}
-	if ((st = endpoint(o, "token_endpoint", out->token, err)) != KA_OK ||
-	    (st = endpoint(o, "authorization_endpoint", out->authorization, err)) != KA_OK ||
-	    (st = endpoint(o, "device_authorization_endpoint",
-			   out->device_authorization, err)) != KA_OK ||
-	    (st = endpoint(o, "revocation_endpoint", out->revocation, err)) != KA_OK ||
-	    (st = endpoint(o, "userinfo_endpoint", out->userinfo, err)) != KA_OK)
-		goto out;
-	if (out->token[0] == '\0') {
-		kai_error_set(err, KA_ERR_PROTOCOL, "the discovery document at "
-			      "%s has no token_endpoint", url);
-		st = KA_ERR_PROTOCOL;
-	}
-out:
-	json_decref(o);
-	kai_http_response_free(r);
-	free(url);
-	return st;
-}
-
-enum ka_status kai_oauth_discover(const struct ka_mctx *m, const char *issuer,
-				  const char *ca_file,
-				  struct ka_oauth_endpoints *out, ka_error *err)
-{
-	ka_error e;
-	enum ka_status st;
-
-	memset(out, 0, sizeof(*out));
-	ka_error_clear(&e);
-	st = discover_one(m, issuer, "openid-configuration", ca_file, out, &e);
-	if (st != KA_ERR_NOT_FOUND) {
-		kai_error_copy(err, &e);
-		return st;
-	}
-	memset(out, 0, sizeof(*out));
-	ka_error_clear(&e);
-	st = discover_one(m, issuer, "oauth-authorization-server", ca_file,
-			  out, &e);
-	if (st == KA_ERR_NOT_FOUND) {
-		kai_error_set(err, KA_ERR_CONFIG, "%s has no discovery document "
-			      "(.well-known/openid-configuration or "
-			      ".well-known/oauth-authorization-server): check "
-			      "`issuer`, or give token_url", issuer);
-		return KA_ERR_CONFIG;
-	}
-	kai_error_copy(err, &e);
 	return st;
 }
 
@@ -564,11 +450,11 @@ static enum ka_status device_start(const struct ka_mctx *m,
 		st = KA_ERR_DENIED;
 		goto out;
 	}
-	uri = o != NULL ? jstr(o, "verification_uri") : NULL;
+	uri = o != NULL ? kai_json_str(o, "verification_uri") : NULL;
 	if (uri == NULL && o != NULL)
-		uri = jstr(o, "verification_url");	/* older drafts */
-	code = o != NULL ? jstr(o, "user_code") : NULL;
-	if (r->status != 200 || o == NULL || jstr(o, "device_code") == NULL ||
+		uri = kai_json_str(o, "verification_url");	/* older drafts */
+	code = o != NULL ? kai_json_str(o, "user_code") : NULL;
+	if (r->status != 200 || o == NULL || kai_json_str(o, "device_code") == NULL ||
 	    uri == NULL || code == NULL || kai_has_ctl(uri) || kai_has_ctl(code) ||
 	    strlen(uri) >= KA_URL_MAX || strlen(code) > 64) {
 		kai_error_set(err, KA_ERR_PROTOCOL, "the device authorization "
@@ -577,7 +463,7 @@ static enum ka_status device_start(const struct ka_mctx *m,
 		st = KA_ERR_PROTOCOL;
 		goto out;
 	}
-	if ((ds->device_code = kai_secure_strdup(jstr(o, "device_code"))) == NULL) {
+	if ((ds->device_code = kai_secure_strdup(kai_json_str(o, "device_code"))) == NULL) {
 		st = KA_ERR_NOMEM;
 		goto out;
 	}
@@ -586,7 +472,7 @@ static enum ka_status device_start(const struct ka_mctx *m,
 	ds->deadline = kai_now() + (exp > 0 && exp < DEVICE_MAX_WAIT ? exp : DEVICE_MAX_WAIT);
 	if (iv > 0 && iv <= 60)
 		ds->interval = (long)iv;
-	complete = jstr(o, "verification_uri_complete");
+	complete = kai_json_str(o, "verification_uri_complete");
 	if (complete != NULL && (kai_has_ctl(complete) || strlen(complete) >= KA_URL_MAX))
 		complete = NULL;
 	snprintf(text, sizeof(text), "To sign in to %s, open %s and enter "
@@ -600,7 +486,7 @@ static enum ka_status device_start(const struct ka_mctx *m,
 out:
 	if (st == KA_ERR_NOMEM)
 		kai_error_set(err, st, "out of memory");
-	json_wipe_free(o);
+	kai_json_wipe_free(o);
 	kai_http_response_free(r);
 	kai_secure_free(form);
 	return st;

@@ -52,7 +52,7 @@ struct perform {
 	int64_t deadline_ms;
 	/* Every credential this call sent, kept (in secure memory) until the
 	 * answer is masked. */
-	char *creds[REDIRECTS_DEFAULT + 1];
+	char *creds[(REDIRECTS_DEFAULT + 1) * (KAI_STEP_UP_MAX + 1)];
 	size_t ncreds;
 	struct ka_response *r;
 	CURL *curl;
@@ -505,6 +505,73 @@ static enum ka_status run(struct perform *pf, ka_error *err)
 	return st;
 }
 
+/* ---- step-up (stepup.c) ------------------------------------------------------ */
+
+struct step_up_ask {
+	const char *account;
+	long status;
+	const char *challenge;	/* the answer's WWW-Authenticate */
+	unsigned attempt;
+	enum kai_step_up what;
+};
+
+static enum ka_status step_up_decide(const struct ka_service *s,
+				     const struct ka_record *r, void *data,
+				     ka_error *err)
+{
+	struct step_up_ask *a = data;
+
+	a->what = kai_step_up(s->name, a->account, r, a->status, a->challenge,
+			      a->attempt, err);
+	return KA_OK;
+}
+
+/* A 403 insufficient_scope of the service's own server to the request
+ * that carried the credential: with the scopes held, send again once
+ * with a refreshed token (*again); without them, an auth-required error
+ * naming the scopes to add; and never more than KAI_STEP_UP_MAX sends. */
+static enum ka_status step_up(struct perform *pf, unsigned attempt, int *again,
+			      ka_error *err)
+{
+	struct step_up_ask a = {
+		pf->r->account, pf->r->status,
+		ka_response_header(pf->r, "WWW-Authenticate"), attempt,
+		KAI_STEP_UP_NONE,
+	};
+	enum ka_status st;
+
+	*again = 0;
+	if (pf->svc == NULL || !pf->r->injected || pf->r->redirects > 0 ||
+	    a.status != 403)
+		return KA_OK;
+	if ((st = kai_core(pf->ctx, pf->svc, a.account, KAI_WANT_ANY,
+			   step_up_decide, &a, NULL, err)) != KA_OK)
+		return st;
+	if (a.what == KAI_STEP_UP_NONE)
+		return KA_OK;
+	if (a.what != KAI_STEP_UP_RETRY)
+		return KA_ERR_DENIED;	/* err says why, and what to run */
+	kai_log(pf->ctx, 6, "%s: the server asks for scopes the token holds: "
+		"refreshing it and sending again", pf->svc->name);
+	st = kai_core(pf->ctx, pf->svc, a.account, KAI_WANT_FORCE, NULL, NULL,
+		      NULL, err);
+	*again = st == KA_OK;
+	return st;
+}
+
+static enum ka_status run_step_up(struct perform *pf, ka_error *err)
+{
+	for (unsigned attempt = 0;; attempt++) {
+		int again = 0;
+		enum ka_status st = run(pf, err);
+
+		if (st != KA_OK || (st = step_up(pf, attempt, &again, err)) != KA_OK ||
+		    !again)
+			return st;
+		pf->r->redirects = 0;
+	}
+}
+
 /* ---- the entry point --------------------------------------------------------- */
 
 static enum ka_status prepare(struct perform *pf, ka_error *err)
@@ -564,7 +631,8 @@ KAI_API enum ka_status ka_perform(struct ka_ctx *ctx,
 		kai_error_set(err, KA_ERR_NOMEM, "out of memory");
 		return KA_ERR_NOMEM;
 	}
-	if ((st = prepare(&pf, err)) == KA_OK && (st = run(&pf, err)) == KA_OK &&
+	if ((st = prepare(&pf, err)) == KA_OK &&
+	    (st = run_step_up(&pf, err)) == KA_OK &&
 	    pf.r->body.p == NULL && kai_buf_append(&pf.r->body, "", 0, 1) != 0) {
 		kai_error_set(err, KA_ERR_NOMEM, "out of memory");
 		st = KA_ERR_NOMEM;

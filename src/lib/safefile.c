@@ -13,6 +13,8 @@
 
 static int owner_ok(uid_t uid, enum kai_owner owner)
 {
+	if (owner == KAI_OWNER_PRIVATE)
+		return uid == geteuid();
 	if (uid == 0)
 		return 1;
 	return owner == KAI_OWNER_USER && uid == geteuid();
@@ -55,9 +57,18 @@ enum ka_status kai_open_checked(const char *path, enum kai_owner owner,
 		kai_error_set(err, KA_ERR_PERMISSION,
 			      "%s: owned by uid %u, must be owned by %s; run "
 			      "'chown %s %s'", path, (unsigned)st.st_uid,
-			      owner == KAI_OWNER_ROOT ? "root" : "you or root",
+			      owner == KAI_OWNER_ROOT ? "root" :
+			      owner == KAI_OWNER_PRIVATE ? "you" : "you or root",
 			      owner == KAI_OWNER_ROOT ? "root" : "\"$(id -u)\"",
 			      path);
+		close(fd);
+		return KA_ERR_PERMISSION;
+	}
+	if (owner == KAI_OWNER_PRIVATE && (st.st_mode & 077) != 0) {
+		kai_error_set(err, KA_ERR_PERMISSION,
+			      "%s: open to group or others (mode %04o) and it "
+			      "may hold a secret; run 'chmod 600 %s'", path,
+			      (unsigned)(st.st_mode & 07777), path);
 		close(fd);
 		return KA_ERR_PERMISSION;
 	}

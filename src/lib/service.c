@@ -125,3 +125,28 @@ KAI_API const char *ka_service_refresh_module(const struct ka_service *s)
 {
 	return s->refresh != NULL ? s->refresh->modname : NULL;
 }
+
+KAI_API enum ka_status ka_service_describe(struct ka_ctx *ctx,
+					   const char *service,
+					   ka_describe_fn fn, void *data,
+					   ka_error *err)
+{
+	const char *account = NULL;
+	struct ka_service *s;
+	struct ka_mctx *m;
+	enum ka_status st;
+
+	KAI_ERROR_LOCAL(err);
+	if (fn == NULL) {
+		kai_error_set(err, KA_ERR_INVALID, "no callback given");
+		return KA_ERR_INVALID;
+	}
+	if ((st = kai_resolve(ctx, service, &account, &s, err)) != KA_OK)
+		return st;
+	m = s->refresh;
+	if (m != NULL && m->mod != NULL && m->initialized &&
+	    m->mod->abi_minor >= 2 && m->mod->refresh != NULL &&
+	    m->mod->refresh->describe != NULL)
+		m->mod->refresh->describe(m, fn, data);
+	return KA_OK;
+}

@@ -6,6 +6,9 @@
 //       redirect to the loopback callback (the client's listener)
 //   node driver.mjs deny-device ISSUER USER_CODE
 //       enters the user code and aborts (access_denied for the client)
+//   node driver.mjs code-iss AUTHORIZATION_URL ISS
+//       as code, but the redirect reaches the client with its RFC 9207
+//       `iss` replaced by ISS ("" removes it): a mix-up attack's answer
 // Prints one status line; never prints a token. Exit 0 on success.
 const [mode, target, arg3, arg4] = process.argv.slice(2);
 const jar = new Map();
@@ -105,12 +108,14 @@ async function device(issuer, userCode, login, abort) {
   return 'device: approved';
 }
 
-async function code(authUrl, login) {
+async function code(authUrl, login, iss) {
   const origin = new URL(authUrl).origin;
   let p = await request(authUrl);
   p = await interact(p, origin, login);
   if (!p.leave) throw new Error(`no redirect to the client (HTTP ${p.res ? p.res.status : '?'})`);
   const cb = new URL(p.leave);
+  if (iss === '') cb.searchParams.delete('iss');
+  else if (iss !== undefined) cb.searchParams.set('iss', iss);
   if (cb.hostname !== '127.0.0.1') throw new Error('redirect is not loopback');
   const res = await fetch(cb.href, { redirect: 'manual' });
   await res.text();
@@ -122,6 +127,7 @@ try {
   if (mode === 'device') out = await device(target, arg3, arg4 || 'alice', false);
   else if (mode === 'deny-device') out = await device(target, arg3, 'alice', true);
   else if (mode === 'code') out = await code(target, arg3 || 'alice');
+  else if (mode === 'code-iss') out = await code(target, 'alice', arg3 || '');
   else throw new Error(`unknown mode ${mode}`);
   process.stdout.write(`${out}\n`);
 } catch (e) {

@@ -7,13 +7,49 @@
 //   OIDC_EVENT_LOG      file that gets one line per token grant the server
 //                       performs: "grant GRANT_TYPE CLIENT_ID" (never a token)
 //   OIDC_CLIENT_SECRET  secret of the confidential client (default below)
+//   OIDC_MCP            "1": also act as the authorization server of the MCP
+//                       tests: RFC 7591 registration at /reg (logged as
+//                       "register CLIENT_ID") and RFC 8707 resource
+//                       indicators, issuing JWT access tokens whose `aud` is
+//                       the MCP server's URL (any http://127.0.0.1:*/mcp)
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 const ttl = Number.parseInt(process.env.OIDC_ACCESS_TTL || '60', 10);
 const eventLog = process.env.OIDC_EVENT_LOG;
 const secret = process.env.OIDC_CLIENT_SECRET || 'kiwi-test-secret-0123456789abcdef';
+
+const mcp = process.env.OIDC_MCP === '1';
+const MCP_SCOPES = 'mcp:tools mcp:write';
+
+// The MCP servers of the tests: loopback, path /mcp, any port.
+function mcpResource(url) {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' && u.hostname === '127.0.0.1' && u.pathname === '/mcp'
+      && !u.search && !u.hash && url === `${u.origin}/mcp`;
+  } catch {
+    return false;
+  }
+}
+
+const mcpFeatures = !mcp ? {} : {
+  registration: { enabled: true },
+  resourceIndicators: {
+    enabled: true,
+    useGrantedResource: () => true,
+    getResourceServerInfo: (ctx, resource) => {
+      if (!mcpResource(resource)) throw new errors.InvalidTarget();
+      return {
+        scope: MCP_SCOPES,
+        audience: resource,
+        accessTokenTTL: ttl,
+        accessTokenFormat: 'jwt',
+      };
+    },
+  },
+};
 
 const server = createServer();
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -44,7 +80,8 @@ const provider = new Provider(issuer, {
       redirect_uris: [],
     },
   ],
-  scopes: ['openid', 'offline_access', 'profile', 'api:read', 'api:write'],
+  scopes: ['openid', 'offline_access', 'profile', 'api:read', 'api:write',
+    ...(mcp ? MCP_SCOPES.split(' ') : [])],
   features: {
     devInteractions: { enabled: true },
     deviceFlow: { enabled: true },
@@ -52,6 +89,7 @@ const provider = new Provider(issuer, {
     revocation: { enabled: true },
     introspection: { enabled: true },
     userinfo: { enabled: true },
+    ...mcpFeatures,
   },
   clockTolerance: 0,
   rotateRefreshToken: true,
@@ -84,6 +122,7 @@ provider.on('grant.error', (ctx, err) => {
   record(`grant-error ${params.grant_type} ${err.error || err.name}`);
 });
 provider.on('grant.revoked', () => record('grant-revoked'));
+provider.on('registration_create.success', (ctx, client) => record(`register ${client.clientId}`));
 provider.on('server_error', (ctx, err) => process.stderr.write(`server_error: ${err.stack}\n`));
 
 server.on('request', provider.callback());

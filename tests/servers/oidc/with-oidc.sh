@@ -9,11 +9,14 @@
 # port, runs CMD, and stops the server.
 #
 # In:  OIDC_ACCESS_TTL  access token lifetime in seconds (default 5)
+#      OIDC_MCP         "1": the server also registers clients and issues
+#                       tokens for MCP servers (see server.mjs)
 #      KA_TOP_BUILDDIR  build tree (default: the current directory)
 # Exported to CMD:
 #      OIDC_ISSUER         http://127.0.0.1:PORT
 #      OIDC_EVENT_LOG      one line per grant the server performed
-#      OIDC_NODE_DIR       the work directory (driver.mjs, probe.mjs, bad.mjs)
+#      OIDC_NODE_DIR       the work directory (driver.mjs, probe.mjs, bad.mjs,
+#                          mcp.mjs)
 #      OIDC_SERVER_PID     pid of the server
 #      OIDC_CLIENT_SECRET  secret of the confidential client kiwi-service
 #
@@ -44,10 +47,11 @@ mkdir -p "$work" || exit 1
 # tree; a lock keeps parallel tests from running npm at the same time.
 install_packages() {
 	for f in package.json package-lock.json server.mjs driver.mjs \
-		probe.mjs bad.mjs; do
+		probe.mjs bad.mjs mcp.mjs; do
 		cmp -s "$here/$f" "$work/$f" || cp "$here/$f" "$work/$f" || return 1
 	done
 	if [ -d "$work/node_modules/oidc-provider" ] &&
+		[ -d "$work/node_modules/@modelcontextprotocol/sdk" ] &&
 		cmp -s "$work/package-lock.json" "$work/.installed-lock"; then
 		return 0
 	fi
