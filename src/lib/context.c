@@ -78,6 +78,7 @@ KAI_API void ka_ctx_free(struct ka_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	kai_loader_unbind(ctx);
+	kai_share_free(ctx);
 	for (size_t i = 0; i < ctx->nservices; i++)
 		kai_service_free(ctx->services[i]);
 	free(ctx->services);
@@ -113,6 +114,10 @@ KAI_API enum ka_status ka_ctx_new(const struct ka_options *opts,
 	ctx = calloc(1, sizeof(*ctx));
 	if (ctx == NULL)
 		return KA_ERR_NOMEM;
+	if (kai_share_init(ctx) != KA_OK) {
+		free(ctx);
+		return KA_ERR_NOMEM;
+	}
 	ctx->log = default_log;
 	if (opts != NULL && opts->log != NULL) {
 		ctx->log = opts->log;

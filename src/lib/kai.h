@@ -312,6 +312,11 @@ extern const struct ka_host kai_host;
 
 /* ---- context (context.c) ---------------------------------------------- */
 
+#define KAI_SHARE_LOCKS 16	/* more than libcurl's curl_lock_data values */
+/* perform.c: the context's libcurl share, set up and torn down with it. */
+enum ka_status kai_share_init(struct ka_ctx *ctx);
+void kai_share_free(struct ka_ctx *ctx);
+
 struct ka_ctx {
 	struct ka_service **services;
 	size_t nservices;
@@ -332,6 +337,12 @@ struct ka_ctx {
 	/* The conversation (ka_ctx_set_conversation). */
 	ka_conv_fn conv;
 	void *conv_data;
+	/* perform.c: connections, DNS answers and TLS sessions shared by the
+	 * requests ka_perform makes, so an executor's next request to an API
+	 * reuses the connection of the last. Made on first use. */
+	pthread_mutex_t share_mu;
+	void *share;			/* CURLSH */
+	pthread_mutex_t share_lock[KAI_SHARE_LOCKS];
 };
 
 void kai_log(const struct ka_ctx *ctx, int level, const char *fmt, ...)

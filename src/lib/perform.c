@@ -56,6 +56,7 @@ struct perform {
 	size_t ncreds;
 	struct ka_response *r;
 	CURL *curl;
+	CURLSH *share;
 };
 
 static int64_t now_ms(void)
@@ -331,6 +332,8 @@ static int set_options(struct perform *pf, const struct kai_origin *o,
 	bad |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_HEADERDATA, pf) != CURLE_OK;
 	bad |= set_method(c, method, body, blen);
+	if (pf->share != NULL)
+		bad |= curl_easy_setopt(c, CURLOPT_SHARE, pf->share) != CURLE_OK;
 	return bad;
 }
 
@@ -572,6 +575,81 @@ static enum ka_status run_step_up(struct perform *pf, ka_error *err)
 	}
 }
 
+/* ---- connections shared between calls ------------------------------------------ */
+
+enum ka_status kai_share_init(struct ka_ctx *ctx)
+{
+	size_t i;
+
+	if (pthread_mutex_init(&ctx->share_mu, NULL) != 0)
+		return KA_ERR_NOMEM;
+	for (i = 0; i < KAI_SHARE_LOCKS; i++)
+		if (pthread_mutex_init(&ctx->share_lock[i], NULL) != 0)
+			break;
+	if (i == KAI_SHARE_LOCKS)
+		return KA_OK;
+	while (i-- > 0)
+		pthread_mutex_destroy(&ctx->share_lock[i]);
+	pthread_mutex_destroy(&ctx->share_mu);
+	return KA_ERR_NOMEM;
+}
+
+/* Every easy handle of ka_perform is cleaned up before its call returns,
+ * so nothing uses the share any more when the context is freed. */
+void kai_share_free(struct ka_ctx *ctx)
+{
+	if (ctx->share != NULL)
+		curl_share_cleanup(ctx->share);
+	ctx->share = NULL;
+	for (size_t i = 0; i < KAI_SHARE_LOCKS; i++)
+		pthread_mutex_destroy(&ctx->share_lock[i]);
+	pthread_mutex_destroy(&ctx->share_mu);
+}
+
+static void share_lock(CURL *c, curl_lock_data data, curl_lock_access a,
+		       void *p)
+{
+	struct ka_ctx *ctx = p;
+
+	(void)c;
+	(void)a;
+	if ((unsigned)data < KAI_SHARE_LOCKS)
+		pthread_mutex_lock(&ctx->share_lock[data]);
+}
+
+static void share_unlock(CURL *c, curl_lock_data data, void *p)
+{
+	struct ka_ctx *ctx = p;
+
+	(void)c;
+	if ((unsigned)data < KAI_SHARE_LOCKS)
+		pthread_mutex_unlock(&ctx->share_lock[data]);
+}
+
+/* The context's share, made on first use; NULL if libcurl cannot make
+ * one (each call then connects afresh, which is only slower). */
+static CURLSH *share_of(struct ka_ctx *ctx)
+{
+	CURLSH *sh;
+
+	pthread_mutex_lock(&ctx->share_mu);
+	if (ctx->share == NULL && (sh = curl_share_init()) != NULL) {
+		if (curl_share_setopt(sh, CURLSHOPT_LOCKFUNC, share_lock) ||
+		    curl_share_setopt(sh, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
+		    curl_share_setopt(sh, CURLSHOPT_USERDATA, ctx) ||
+		    curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) ||
+		    curl_share_setopt(sh, CURLSHOPT_SHARE,
+				      CURL_LOCK_DATA_SSL_SESSION) ||
+		    curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT))
+			curl_share_cleanup(sh);
+		else
+			ctx->share = sh;
+	}
+	sh = ctx->share;
+	pthread_mutex_unlock(&ctx->share_mu);
+	return sh;
+}
+
 /* ---- the entry point --------------------------------------------------------- */
 
 static enum ka_status prepare(struct perform *pf, ka_error *err)
@@ -609,6 +687,7 @@ static enum ka_status prepare(struct perform *pf, ka_error *err)
 		kai_error_set(err, KA_ERR_NOMEM, "cannot start libcurl");
 		return KA_ERR_NOMEM;
 	}
+	pf->share = share_of(pf->ctx);
 	return KA_OK;
 }
 

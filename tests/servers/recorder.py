@@ -3,7 +3,8 @@
 
 Listens on 127.0.0.1 only, on a free port it writes to PORTFILE, and
 appends one JSON line per request it receives to LOGFILE:
-{"method", "path", "headers": [[name, value], ...], "body"}.
+{"method", "path", "headers": [[name, value], ...], "body", "peer"} where
+peer is the client's port (two requests on one connection share it).
 
 Routes:
   /redirect?to=URL&code=N  answers N (default 302) with Location: URL
@@ -42,6 +43,7 @@ class Handler(BaseHTTPRequestHandler):
             "path": self.path,
             "headers": [[k, v] for k, v in self.headers.items()],
             "body": body.decode("utf-8", "replace"),
+            "peer": self.client_address[1],
         }
         with LOCK, open(self.server.logfile, "a", encoding="utf-8") as f:
             f.write(json.dumps(entry) + "\n")

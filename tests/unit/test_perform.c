@@ -227,6 +227,32 @@ static void cross_origin_redirects(void **state)
 	assert_false(log_holds(f, 1, "tool-proxy"));
 }
 
+/* Calls on one context reuse the connection of the call before. */
+static void connections_reused(void **state)
+{
+	struct fixture *f = *state;
+	struct ka_perform_request pr = { .req = { .scope = "api:read" } };
+	struct ka_response *r;
+	char url[128];
+	ka_error err;
+	json_t *got;
+
+	snprintf(url, sizeof(url), "%s/again", f->a);
+	pr.req.url = url;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(perform(f, &pr, &r, &err), KA_OK);
+		ka_response_free(r);
+	}
+	got = requests(f, 0, "/again");
+	assert_int_equal(json_array_size(got), 3);
+	for (size_t i = 1; i < 3; i++)
+		assert_int_equal(json_integer_value(json_object_get(
+			json_array_get(got, i), "peer")),
+			json_integer_value(json_object_get(json_array_get(got, 0),
+							   "peer")));
+	json_decref(got);
+}
+
 /* A redirect within the service's origin keeps the credential and the
  * tool's own headers. */
 static void same_origin_redirect(void **state)
@@ -431,6 +457,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(allowed_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(cross_origin_redirects, setup, teardown),
 		cmocka_unit_test_setup_teardown(same_origin_redirect, setup, teardown),
+		cmocka_unit_test_setup_teardown(connections_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(routing_headers_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(echoes_masked, setup, teardown),
