@@ -39,7 +39,7 @@ int64_t kai_now(void);		/* wall clock, UTC seconds */
 void kai_error_set(ka_error *err, enum ka_status code, const char *fmt, ...)
 	KAI_PRINTF(3, 4);
 void kai_error_vset(ka_error *err, enum ka_status code, const char *fmt,
-		    va_list ap);
+		    va_list ap) KAI_PRINTF(3, 0);
 /* Entry points accept err == NULL: this points err at a local instead. */
 #define KAI_ERROR_LOCAL(err) \
 	ka_error err##_local_; \
@@ -273,7 +273,7 @@ struct ka_ctx {
 void kai_log(const struct ka_ctx *ctx, int level, const char *fmt, ...)
 	KAI_PRINTF(3, 4);
 void kai_vlog(const struct ka_ctx *ctx, int level, const char *fmt,
-	      va_list ap);
+	      va_list ap) KAI_PRINTF(3, 0);
 enum ka_status kai_diag(struct ka_ctx *ctx, const char *fmt, ...)
 	KAI_PRINTF(2, 3);
 struct ka_service *kai_service_lookup(struct ka_ctx *ctx, const char *name);
