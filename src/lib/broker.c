@@ -55,7 +55,7 @@ int kai_record_usable(const struct ka_service *s, const struct ka_record *r,
 		      int64_t now)
 {
 	return r->access_token != NULL &&
-	       (r->expires_at == 0 || now < r->expires_at - s->min_valid);
+	       kai_fresh_for(r->expires_at, now, s->min_valid);
 }
 
 static int entry_fresh(const struct ka_service *s,
@@ -63,8 +63,7 @@ static int entry_fresh(const struct ka_service *s,
 {
 	if (now - e->loaded_at >= KAI_CACHE_TTL || now < e->loaded_at)
 		return 0;
-	return e->rec->expires_at == 0 ||
-	       now < e->rec->expires_at - s->min_valid;
+	return kai_fresh_for(e->rec->expires_at, now, s->min_valid);
 }
 
 static void cache_drop(struct ka_service *s, const char *account)
@@ -600,7 +599,7 @@ enum ka_status kai_with_record(struct ka_ctx *ctx, const char *service,
 		ka_error_clear(&rerr);
 		st = kai_refresh(ctx, s, account, 0, &next, NULL, &rerr);
 		if (st != KA_OK && transient(st) && rec->access_token != NULL &&
-		    (rec->expires_at == 0 || kai_now() < rec->expires_at)) {
+		    kai_fresh_for(rec->expires_at, kai_now(), 0)) {
 			kai_log(ctx, 4, "%s: refreshing failed (%s); using the "
 				"token that is still valid for %lld s", s->name,
 				rerr.text, (long long)(rec->expires_at - kai_now()));
@@ -614,12 +613,12 @@ enum ka_status kai_with_record(struct ka_ctx *ctx, const char *service,
 			ka_record_free(rec);
 			rec = next;
 			refreshed = rec->access_token != NULL &&
-				    (rec->expires_at == 0 ||
-				     kai_now() < rec->expires_at);
+				    kai_fresh_for(rec->expires_at, kai_now(), 0);
 			/* Tokens shorter than min_valid would make every
 			 * request refresh: say what fixes it. */
-			if (rec->expires_at != 0 &&
-			    rec->expires_at - kai_now() <= s->min_valid)
+			if (rec->expires_at != KA_EXPIRES_NEVER &&
+			    !kai_fresh_for(rec->expires_at, kai_now(),
+					   s->min_valid))
 				kai_log(ctx, 4, "%s: the server issues tokens valid "
 					"for %lld s, not more than min_valid (%ld "
 					"s), so each use refreshes: lower min_valid "

@@ -114,6 +114,9 @@ enum ka_status kai_record_to_json(const struct ka_record *r, char **out,
 enum ka_status kai_record_dup(const struct ka_record *r,
 			      struct ka_record **out);
 enum ka_status kai_record_set_source(struct ka_record *r, const char *src);
+/* 1 if an expiry `at` (UTC seconds or KA_EXPIRES_NEVER) is more than
+ * margin (>= 0) seconds after now; no overflow for any value. */
+int kai_fresh_for(int64_t at, int64_t now, int64_t margin);
 
 /* ---- configuration (config.c: files and layers; stanza.c: one stanza) - */
 
@@ -402,6 +405,31 @@ enum ka_status kai_oauth_device(const struct ka_mctx *m,
 				const struct ka_oauth_device *req,
 				struct ka_record **out,
 				struct ka_oauth_error *oerr, ka_error *err);
+/* The answer-reading halves of the calls above, apart from the network
+ * (the fuzz targets call them): a token answer into a record, a device
+ * authorization answer, a discovery document (fetched from url) of
+ * issuer. Same errors as the calls; oerr is required. */
+struct kai_device_answer {
+	char *device_code;	/* secure memory, the caller's to free */
+	char uri[KA_URL_MAX];	/* verification_uri */
+	char complete[KA_URL_MAX];	/* verification_uri_complete, or "" */
+	char code[65];		/* user_code */
+	long long expires_in;	/* seconds; 0 when absent */
+	long long interval;	/* seconds; 0 when absent */
+};
+enum ka_status kai_oauth_token_answer(const struct ka_mctx *m,
+				      const struct ka_oauth_request *req,
+				      const struct ka_http_response *r,
+				      struct ka_record **out,
+				      struct ka_oauth_error *oerr, ka_error *err);
+enum ka_status kai_oauth_device_answer(const struct ka_http_response *r,
+				       struct kai_device_answer *out,
+				       struct ka_oauth_error *oerr,
+				       ka_error *err);
+enum ka_status kai_oauth_discovery_answer(const struct ka_http_response *r,
+					  const char *issuer, const char *url,
+					  struct ka_oauth_endpoints *out,
+					  ka_error *err);
 enum ka_status kai_oauth_revoke(const struct ka_mctx *m,
 				const struct ka_oauth_request *req,
 				const char *token, const char *hint,

@@ -212,6 +212,84 @@ static void test_exec_credential_bad(void **state)
 	}
 }
 
+/* An expiry is honoured (the epoch is long past, never "no expiry") or
+ * the output is refused: ExecCredential v1 and v1beta1, and the plain
+ * record's expires_in. */
+static void test_expiry_honoured(void **state)
+{
+	static const char *const docs[] = {
+		"{\"apiVersion\": \"client.authentication.k8s.io/v1\", "
+		"\"kind\": \"ExecCredential\", \"status\": {\"token\": \""
+		TOKEN "\", \"expirationTimestamp\": \"1970-01-01T00:00:00Z\"}}",
+		"{\"apiVersion\": \"client.authentication.k8s.io/v1beta1\", "
+		"\"kind\": \"ExecCredential\", \"status\": {\"token\": \""
+		TOKEN "\", \"expirationTimestamp\": \"1970-01-01T00:00:00Z\"}}",
+		"{\"access_token\": \"" TOKEN "\", \"expires_in\": 0}",
+		"{\"access_token\": \"" TOKEN "\", \"expires_at\": 0}",
+	};
+	struct fx *fx = *state;
+
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		struct ka_record *r = NULL;
+		ka_error err;
+		char *body;
+
+		assert_true(asprintf(&body, "cat <<'EOF'\n%s\nEOF", docs[i]) > 0);
+		prepare(fx, body, NULL);
+		free(body);
+		assert_int_equal(load(fx, NULL, &r, &err), KA_OK);
+		assert_true(ka_record_expires_at(r) <= time(NULL));
+		ka_record_free(r);
+	}
+	prepare(fx, "echo '{\"access_token\": \"" TOKEN "\", \"expires_in\": 600}'",
+		NULL);
+	{
+		struct ka_record *r = NULL;
+		ka_error err;
+		int64_t now = time(NULL);
+
+		assert_int_equal(load(fx, NULL, &r, &err), KA_OK);
+		assert_true(ka_record_expires_at(r) >= now + 600 &&
+			    ka_record_expires_at(r) <= time(NULL) + 600);
+		ka_record_free(r);
+	}
+}
+
+static void test_expiry_unreadable(void **state)
+{
+	static const char *const docs[] = {
+		"{\"access_token\": \"" CANARY "\", \"expires_in\": \"soon\"}",
+		"{\"access_token\": \"" CANARY "\", \"expires_in\": 60.5}",
+		"{\"access_token\": \"" CANARY "\", \"expires_in\": 1e300}",
+		"{\"access_token\": \"" CANARY "\", \"expires_in\": 60, "
+		"\"expires_at\": 4102444800}",
+		"{\"apiVersion\": \"client.authentication.k8s.io/v1beta1\", "
+		"\"kind\": \"ExecCredential\", \"status\": {\"token\": \""
+		CANARY "\", \"expirationTimestamp\": 0}}",
+		"{\"apiVersion\": \"client.authentication.k8s.io/v1\", "
+		"\"kind\": \"ExecCredential\", \"status\": {\"token\": \""
+		CANARY "\", \"expirationTimestamp\": \"1969-12-31T23:59:59Z\"}}",
+	};
+	struct fx *fx = *state;
+
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		struct ka_record *r;
+		ka_error err;
+		enum ka_status st;
+		char *body;
+
+		assert_true(asprintf(&body, "cat <<'EOF'\n%s\nEOF", docs[i]) > 0);
+		prepare(fx, body, NULL);
+		free(body);
+		st = load(fx, NULL, &r, &err);
+		assert_failed_quietly(st, &err, fx, r);
+		assert_int_equal(err.code, KA_ERR_UNAVAILABLE);
+		if (!tu_contains(err.text, "expir"))
+			fail_msg("doc %zu: error [%s] does not name the expiry",
+				 i, err.text);
+	}
+}
+
 static void test_bad_json(void **state)
 {
 	static const char *const outputs[] = {
@@ -562,6 +640,8 @@ int main(void)
 		T(test_record),
 		T(test_exec_credential),
 		T(test_exec_credential_bad),
+		T(test_expiry_honoured),
+		T(test_expiry_unreadable),
 		T(test_bad_json),
 		T(test_not_signed_in),
 		T(test_exit_status),
