@@ -479,6 +479,19 @@ enum ka_status kai_oauth_code(const struct ka_mctx *m,
 			      const struct ka_oauth_code *req,
 			      struct ka_record **out,
 			      struct ka_oauth_error *oerr, ka_error *err);
+/* One request to the loopback redirect listener (loopback.c): req is the
+ * NUL-terminated text read (changed in place); a GET of /callback whose
+ * state matches gives KAI_CB_CODE with the code in code[n] or
+ * KAI_CB_ERROR with the server's error in oerr[on]; anything else
+ * KAI_CB_AGAIN. *rep is the answer to send the browser. */
+enum kai_cb_result { KAI_CB_AGAIN, KAI_CB_CODE, KAI_CB_ERROR };
+struct kai_cb_reply {
+	int status;
+	const char *text;
+};
+enum kai_cb_result kai_callback_parse(char *req, const char *state,
+				      char *code, size_t n, char *oerr,
+				      size_t on, struct kai_cb_reply *rep);
 enum ka_status kai_form_add_list(char **form, size_t *len, const char *name,
 				 const char *const *values);
 enum ka_status kai_basic_auth(const char *client_id, const char *secret,

@@ -54,7 +54,7 @@ static void reply(int fd, int code, const char *text)
 }
 
 /* The value of name in a query string, percent-decoded into out; 0 when
- * it is missing, too long, badly escaped or holds control bytes. */
+ * it is missing, empty, too long, badly escaped or holds control bytes. */
 static int query_get(const char *q, const char *name, char *out, size_t n)
 {
 	size_t nl = strlen(name);
@@ -72,7 +72,8 @@ static int query_get(const char *q, const char *name, char *out, size_t n)
 			if ((dl = kai_form_decode(out, vl)) < 0)
 				return 0;
 			out[dl] = '\0';
-			return strlen(out) == (size_t)dl && !kai_has_ctl(out);
+			return dl > 0 && strlen(out) == (size_t)dl &&
+			       !kai_has_ctl(out);
 		}
 		q = *end == '&' ? end + 1 : end;
 	}
@@ -90,22 +91,57 @@ static int same(const char *a, const char *b)
 	return d == 0;
 }
 
-enum cb_result { CB_AGAIN, CB_CODE, CB_ERROR };
+enum kai_cb_result kai_callback_parse(char *req, const char *state,
+				      char *code, size_t n, char *oerr,
+				      size_t on, struct kai_cb_reply *rep)
+{
+	char got[128], *path, *sp;
+	size_t cl = strlen(CALLBACK_PATH);
+
+	*rep = (struct kai_cb_reply){ 400, "bad request\n" };
+	if (strncmp(req, "GET ", 4) != 0 || (sp = strchr(req + 4, ' ')) == NULL)
+		return KAI_CB_AGAIN;
+	*sp = '\0';
+	path = req + 4;
+	if (strncmp(path, CALLBACK_PATH, cl) != 0 ||
+	    (path[cl] != '?' && path[cl] != '\0')) {
+		*rep = (struct kai_cb_reply){ 404, "not found\n" };
+		return KAI_CB_AGAIN;
+	}
+	path += cl + (path[cl] == '?');
+	if (!query_get(path, "state", got, sizeof(got)) || !same(got, state)) {
+		rep->text = "This sign-in request does not match; start it "
+			    "again.\n";
+		return KAI_CB_AGAIN;
+	}
+	if (query_get(path, "error", oerr, on)) {
+		*rep = (struct kai_cb_reply){ 200, "The sign-in was not "
+			"completed. You can close this window.\n" };
+		return KAI_CB_ERROR;
+	}
+	if (query_get(path, "code", code, n)) {
+		*rep = (struct kai_cb_reply){ 200, "Signed in to kiwi-auth. You "
+			"can close this window.\n" };
+		return KAI_CB_CODE;
+	}
+	rep->text = "no code\n";
+	return KAI_CB_AGAIN;
+}
 
 /* Read one request on the listener; the code lands in code (secure). */
-static enum cb_result callback_one(int cfd, const char *state, char *code,
-				   size_t n, char *oerr, size_t on)
+static enum kai_cb_result callback_one(int cfd, const char *state, char *code,
+				       size_t n, char *oerr, size_t on)
 {
-	char *req = kai_secure_alloc(REQUEST_MAX), got[128], *path, *sp;
+	char *req = kai_secure_alloc(REQUEST_MAX);
 	struct pollfd p = { cfd, POLLIN, 0 };
-	size_t len = 0, cl = strlen(CALLBACK_PATH);
-	enum cb_result r = CB_AGAIN;
-
+	struct kai_cb_reply rep;
+	size_t len = 0;
+	enum kai_cb_result r;
 	struct timespec start, now;
 	long left = 2000;
 
 	if (req == NULL)
-		return CB_AGAIN;
+		return KAI_CB_AGAIN;
 	/* 2 s for the whole request line, not per read: a client that
 	 * trickles bytes cannot hold the one-at-a-time listener. */
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -120,35 +156,8 @@ static enum cb_result callback_one(int cfd, const char *state, char *code,
 		left = 2000 - ((now.tv_sec - start.tv_sec) * 1000 +
 			       (now.tv_nsec - start.tv_nsec) / 1000000);
 	}
-	if (strncmp(req, "GET ", 4) != 0 || (sp = strchr(req + 4, ' ')) == NULL) {
-		reply(cfd, 400, "bad request\n");
-		goto out;
-	}
-	*sp = '\0';
-	path = req + 4;
-	if (strncmp(path, CALLBACK_PATH, cl) != 0 ||
-	    (path[cl] != '?' && path[cl] != '\0')) {
-		reply(cfd, 404, "not found\n");
-		goto out;
-	}
-	path += cl + (path[cl] == '?');
-	if (!query_get(path, "state", got, sizeof(got)) || !same(got, state)) {
-		reply(cfd, 400, "This sign-in request does not match; start "
-		      "it again.\n");
-		goto out;
-	}
-	if (query_get(path, "error", oerr, on)) {
-		reply(cfd, 200, "The sign-in was not completed. You can close "
-		      "this window.\n");
-		r = CB_ERROR;
-	} else if (query_get(path, "code", code, n)) {
-		reply(cfd, 200, "Signed in to kiwi-auth. You can close this "
-		      "window.\n");
-		r = CB_CODE;
-	} else {
-		reply(cfd, 400, "no code\n");
-	}
-out:
+	r = kai_callback_parse(req, state, code, n, oerr, on, &rep);
+	reply(cfd, rep.status, rep.text);
 	kai_secure_free(req);
 	return r;
 }
@@ -162,7 +171,7 @@ static enum ka_status wait_callback(const struct ka_mctx *m, int lfd,
 
 	while (kai_now() < deadline) {
 		struct pollfd p = { lfd, POLLIN, 0 };
-		enum cb_result r;
+		enum kai_cb_result r;
 		int cfd;
 
 		if (poll(&p, 1, 1000) != 1)
@@ -171,9 +180,9 @@ static enum ka_status wait_callback(const struct ka_mctx *m, int lfd,
 			continue;
 		r = callback_one(cfd, state, code, n, oerr, sizeof(oerr));
 		close(cfd);
-		if (r == CB_CODE)
+		if (r == KAI_CB_CODE)
 			return KA_OK;
-		if (r == CB_ERROR) {
+		if (r == KAI_CB_ERROR) {
 			kai_error_set(err, KA_ERR_DENIED, "the sign-in to %s was "
 				      "not completed at the server (%s)",
 				      m->svc->name, oerr);

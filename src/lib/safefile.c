@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,21 +78,26 @@ enum ka_status kai_read_checked(const char *path, enum kai_owner owner,
 				size_t max, char **out, ka_error *err)
 {
 	enum ka_status st;
+	struct stat sb;
 	char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, cap;
 	int fd;
 
 	*out = NULL;
 	st = kai_open_checked(path, owner, &fd, err);
 	if (st != KA_OK)
 		return st;
-	buf = malloc(max + 1);
+	/* Room for the file as it is now, and one byte to see it grow (or
+	 * pass max): a small file costs a small buffer. */
+	cap = fstat(fd, &sb) == 0 && sb.st_size >= 0 &&
+	      (uintmax_t)sb.st_size < max ? (size_t)sb.st_size : max;
+	buf = malloc(cap + 2);
 	if (buf == NULL) {
 		st = KA_ERR_NOMEM;
 		goto out;
 	}
 	for (;;) {
-		ssize_t n = read(fd, buf + len, max + 1 - len);
+		ssize_t n = read(fd, buf + len, cap + 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -103,9 +109,11 @@ enum ka_status kai_read_checked(const char *path, enum kai_owner owner,
 		if (n == 0)
 			break;
 		len += (size_t)n;
-		if (len > max) {
-			kai_error_set(err, KA_ERR_CONFIG,
-				      "%s: larger than %zu bytes", path, max);
+		if (len > cap) {
+			kai_error_set(err, KA_ERR_CONFIG, len > max ?
+				      "%s: larger than %zu bytes" :
+				      "%s: changed while it was read (%zu "
+				      "bytes at most); try again", path, max);
 			st = KA_ERR_CONFIG;
 			goto out;
 		}
