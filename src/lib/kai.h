@@ -93,6 +93,15 @@ enum ka_status kai_open_checked(const char *path, enum kai_owner owner,
 enum ka_status kai_read_checked(const char *path, enum kai_owner owner,
 				size_t max, char **out, ka_error *err);
 
+/* Resolve dir (absolute) and check it and every directory above it, as
+ * OpenSSH checks the path of its keys: each a directory owned by root or
+ * the effective user, none writable by group or others (a root-owned
+ * sticky one such as /tmp excepted, above dir only). what names it in
+ * messages ("module directory"). On success *resolved is the real path
+ * (caller frees). */
+enum ka_status kai_dir_trusted(const char *dir, const char *what,
+			       char **resolved, ka_error *err);
+
 /* ---- records (record.c) ----------------------------------------------- */
 
 struct ka_record {
@@ -239,6 +248,7 @@ int kai_host_is_loopback(const char *host);
 struct kai_module {
 	char *name;
 	void *handle;
+	int fd;			/* the file loaded, open while it is */
 	const struct ka_module *mod;
 	struct kai_module *next;
 };
@@ -260,6 +270,7 @@ struct ka_ctx {
 	size_t nservices;
 	struct kai_strv diags;
 	char *module_dir;
+	char *module_dir_real;	/* module_dir once checked, else NULL */
 	unsigned flags;
 	struct kai_module *modules;
 	ka_log_fn log;
