@@ -677,6 +677,16 @@ enum ka_status kai_exec_parse_output(const struct ka_host *h, const char *cmd,
 		st = from_cred(h, cmd, &c, out, err);
 		goto out;
 	}
+	/* An ExecCredential's status (its token, its expiry) in what is
+	 * otherwise read as a token record: never drop the expiry. */
+	if (status != NULL) {
+		h->error(err, st, "exec: the output of command %s has a status "
+			 "(an ExecCredential's token and expirationTimestamp) "
+			 "but its kind is not ExecCredential; print kind "
+			 "ExecCredential, or a token record without status",
+			 cmd);
+		goto out;
+	}
 	memset(&perr, 0, sizeof(perr));
 	if ((st = h->record_from_json(buf, len, out, &perr)) != KA_OK) {
 		st = st == KA_ERR_NOMEM ? st : KA_ERR_UNAVAILABLE;

@@ -110,7 +110,7 @@ static const char *module_dir(const struct ka_ctx *ctx,
 			"from %s", KA_MODULEDIR);
 		return KA_MODULEDIR;
 	}
-	kai_log(ctx, 5, "modules from %s (KIWI_AUTH_MODULE_DIR)", env);
+	kai_log(ctx, 6, "modules from %s (KIWI_AUTH_MODULE_DIR)", env);
 	return env;
 }
 

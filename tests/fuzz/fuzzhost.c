@@ -82,3 +82,26 @@ struct ka_mctx *fuzz_instance(const char *conf, const struct ka_module *mod,
 	m->initialized = 1;
 	return m;
 }
+
+struct ka_record *fuzz_current(const char *access, const char *refresh)
+{
+	struct ka_record *cur = NULL;
+
+	fuzz_assert(ka_record_new(&cur) == KA_OK);
+	fuzz_assert(ka_record_set_access_token(cur, access) == KA_OK);
+	fuzz_assert(ka_record_set_refresh_token(cur, refresh) == KA_OK);
+	return cur;
+}
+
+void fuzz_check_outcome(enum ka_status st, int want_record,
+			const struct ka_record *out, const ka_error *err,
+			const uint8_t *data, size_t size, const char *rt)
+{
+	if (st == KA_OK && want_record)
+		fuzz_assert(out != NULL && out->access_token != NULL &&
+			    !kai_has_ctl(out->access_token));
+	if (st != KA_OK)
+		fuzz_assert(out == NULL && err->text[0] != '\0');
+	fuzz_assert(strstr(err->text, rt) == NULL ||
+		    memmem(data, size, rt, strlen(rt)) != NULL);
+}

@@ -19,4 +19,16 @@ struct ka_http_response *fuzz_response(unsigned sel, const uint8_t *body,
 struct ka_mctx *fuzz_instance(const char *conf, const struct ka_module *mod,
 			      const struct ka_host *host);
 
+/* A current record holding these tokens, as a refresh starts from one
+ * (aborts when out of memory). */
+struct ka_record *fuzz_current(const char *access, const char *refresh);
+
+/* What a refresh (want_record) or a revocation promises whatever the
+ * answer: a usable token in *out, or no record and a reason; a reason
+ * quotes the refresh token rt only if the answer data[0..size) held it
+ * (the server's own words are quoted). */
+void fuzz_check_outcome(enum ka_status st, int want_record,
+			const struct ka_record *out, const ka_error *err,
+			const uint8_t *data, size_t size, const char *rt);
+
 #endif

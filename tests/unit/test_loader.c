@@ -536,7 +536,7 @@ static void test_env_dir_logged(void **state)
 	o.config = fx->conf;
 	ka_error_clear(&err);
 	assert_int_equal(ka_ctx_new(&o, &fx->ctx, &err), KA_OK);
-	assert_mentions(lb.text, "5 modules from ");
+	assert_mentions(lb.text, "6 modules from ");
 	assert_mentions(lb.text, getenv("KIWI_AUTH_MODULE_DIR"));
 	assert_mentions(lb.text, "(KIWI_AUTH_MODULE_DIR)");
 }
