@@ -34,7 +34,7 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-static void die(const char *what, const ka_error *err)
+static __attribute__((noreturn)) void die(const char *what, const ka_error *err)
 {
 	fprintf(stderr, "bench_authorize: %s%s%s\n", what, err ? ": " : "",
 		err ? err->text : "");
@@ -100,6 +100,7 @@ static void *alu(void *arg)
 
 	for (unsigned long i = 0; i < 100000000UL; i++)
 		x += i * i;
+	(void)x;
 	*ns = now_ns() - t0;
 	return NULL;
 }

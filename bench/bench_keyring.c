@@ -55,7 +55,7 @@ static long rss_kb(void)
 	return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-static void die(const char *what, const ka_error *err)
+static __attribute__((noreturn)) void die(const char *what, const ka_error *err)
 {
 	fprintf(stderr, "bench_keyring: %s: %s\n", what,
 		err != NULL ? err->text : "failed");

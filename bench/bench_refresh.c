@@ -49,7 +49,7 @@ static void report(const char *what, double *v, int n)
 	       v[n / 2], v[n * 9 / 10], n);
 }
 
-static void die(const char *what, const ka_error *err)
+static __attribute__((noreturn)) void die(const char *what, const ka_error *err)
 {
 	fprintf(stderr, "bench_refresh: %s: %s\n", what,
 		err != NULL ? err->text : strerror(errno));

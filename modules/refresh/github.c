@@ -229,7 +229,7 @@ static enum ka_status github_refresh(struct ka_mctx *m,
 	enum ka_status st;
 
 	*out = NULL;
-	if (rt == NULL && h->record_expires_at(cur) == 0) {
+	if (rt == NULL && h->record_expires_at(cur) == KA_EXPIRES_NEVER) {
 		h->error(err, KA_ERR_UNSUPPORTED, "the token of %s does not "
 			 "expire; there is nothing to refresh", h->service(m));
 		return KA_ERR_UNSUPPORTED;

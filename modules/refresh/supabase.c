@@ -382,22 +382,62 @@ static enum ka_status answer_error(const struct ka_mctx *m, long status,
 	return KA_ERR_PROTOCOL;
 }
 
-static long long jint(json_t *o, const char *key)
+/* A number of seconds into *out, clamped to +-SECS_MAX so that any
+ * value (1e300 too) converts without overflow; 0 when key is absent or
+ * not a number. */
+#define SECS_MAX (100LL * 365 * 86400)	/* 100 years */
+static int jint(json_t *o, const char *key, long long *out)
 {
 	json_t *v = json_object_get(o, key);
+	double d;
 
-	return json_is_integer(v) ? json_integer_value(v) :
-	       json_is_real(v) ? (long long)json_real_value(v) : -1;
+	*out = 0;
+	if (json_is_integer(v)) {
+		json_int_t n = json_integer_value(v);
+
+		*out = n > SECS_MAX ? SECS_MAX : n < -SECS_MAX ? -SECS_MAX : n;
+		return 1;
+	}
+	if (!json_is_real(v))
+		return 0;
+	/* Compared as doubles: the cast is then defined. */
+	d = json_real_value(v);
+	*out = d >= (double)SECS_MAX ? SECS_MAX :
+	       d <= (double)-SECS_MAX ? -SECS_MAX : (long long)d;
+	return 1;
+}
+
+/* The record's expiry: expires_at (absolute) when it is in the future,
+ * else expires_in; a session answer without either never expires, and
+ * one that says it has expired is stored so (and the log says it). */
+static int64_t expiry_of(const struct ka_mctx *m, json_t *o, int64_t now)
+{
+	const struct ka_host *h = ka_host_of(m);
+	long long in = 0, at = 0;
+	int has_in = jint(o, "expires_in", &in);
+	int has_at = jint(o, "expires_at", &at);
+
+	/* A clamped (or implausible) expires_at is left to expires_in. */
+	if (has_at && at > now && at < SECS_MAX)
+		return at;
+	if (has_in && in > 0)
+		return now + in;
+	if (!has_in && !has_at)
+		return KA_EXPIRES_NEVER;
+	h->log(m, 4, "the Supabase Auth answer says the access token has "
+	       "expired (expires_in %lld, expires_at %lld): it is stored as "
+	       "expired", in, at);
+	return now;
 }
 
 /* A session answer: access_token, refresh_token, token_type, expires_in,
  * expires_at, user. */
-static enum ka_status record_of(const struct ka_host *h, json_t *o,
+static enum ka_status record_of(const struct ka_mctx *m, json_t *o,
 				struct ka_record **out, ka_error *err)
 {
+	const struct ka_host *h = ka_host_of(m);
 	const char *at = jstr(o, "access_token"), *rt = jstr(o, "refresh_token");
 	const char *tt = jstr(o, "token_type");
-	long long in = jint(o, "expires_in"), at_s = jint(o, "expires_at");
 	int64_t now = h->now();
 	struct ka_record *r = NULL;
 	enum ka_status st;
@@ -420,10 +460,7 @@ static enum ka_status record_of(const struct ka_host *h, json_t *o,
 		h->record_free(r);
 		return st == KA_ERR_NOMEM ? st : KA_ERR_PROTOCOL;
 	}
-	if (at_s > now && at_s < now + 100LL * 365 * 86400)
-		h->record_set_expires_at(r, at_s);
-	else if (in > 0 && in < 100LL * 365 * 86400)
-		h->record_set_expires_at(r, now + in);
+	h->record_set_expires_at(r, expiry_of(m, o, now));
 	h->record_set_obtained_at(r, now);
 	*out = r;
 	return KA_OK;
@@ -451,7 +488,7 @@ static enum ka_status token_call(const struct ka_mctx *m, const char *grant,
 		o = NULL;
 	}
 	if (r->status == 200 && o != NULL)
-		st = record_of(h, o, out, err);
+		st = record_of(m, o, out, err);
 	else if (r->status == 200)
 		h->error(err, st = KA_ERR_PROTOCOL, "the Supabase Auth server of "
 			 "%s answered something that is not JSON",

@@ -19,11 +19,13 @@
 #include <jansson.h>
 
 #include "kiwiauth-module.h"
+#include "exec-output.h"
 
 #define EXEC_TIMEOUT_DEFAULT 5000
 #define EXEC_TIMEOUT_MAX 600000
 #define EXEC_PATH "/usr/bin:/bin"
 #define SHORT_MAX 128		/* kind, apiVersion, expirationTimestamp */
+#define EXPIRES_IN_MAX (100LL * 365 * 86400)	/* 100 years */
 
 struct exec_src {
 	char **argv;		/* NULL-terminated; argv[0] is the command */
@@ -581,7 +583,7 @@ static enum ka_status from_cred(const struct ka_host *h, const char *cmd,
 {
 	struct ka_record *r = NULL;
 	const char *why = NULL;
-	int64_t exp = 0;
+	int64_t exp = KA_EXPIRES_NEVER;
 	enum ka_status st = KA_ERR_UNAVAILABLE;
 
 	if (c->api == NULL || strncmp(c->api, "client.authentication.k8s.io/",
@@ -614,10 +616,38 @@ static enum ka_status from_cred(const struct ka_host *h, const char *cmd,
 	return st;
 }
 
+/* The plain format's "expires_in" (seconds from now, as OAuth answers
+ * have it) into r. Absent: r keeps its expires_at. */
+static enum ka_status plain_expires_in(const struct ka_host *h,
+				       const char *cmd, json_t *o,
+				       struct ka_record *r, ka_error *err)
+{
+	json_t *v = json_object_get(o, "expires_in");
+	json_int_t n;
+
+	if (v == NULL || json_is_null(v))
+		return KA_OK;
+	n = json_integer_value(v);
+	if (!json_is_integer(v) || n < -EXPIRES_IN_MAX || n > EXPIRES_IN_MAX) {
+		h->error(err, KA_ERR_UNAVAILABLE, "exec: the output of command "
+			 "%s has an expires_in that is not a whole number of "
+			 "seconds (at most 100 years); print an integer, or "
+			 "expires_at in UTC seconds", cmd);
+		return KA_ERR_UNAVAILABLE;
+	}
+	if (json_object_get(o, "expires_at") != NULL) {
+		h->error(err, KA_ERR_UNAVAILABLE, "exec: the output of command "
+			 "%s has both expires_at and expires_in; print one", cmd);
+		return KA_ERR_UNAVAILABLE;
+	}
+	h->record_set_expires_at(r, h->now() + n);
+	return KA_OK;
+}
+
 /* A token record or an ExecCredential; never quotes the output. */
-static enum ka_status parse_output(const struct ka_host *h, const char *cmd,
-				   const char *buf, size_t len,
-				   struct ka_record **out, ka_error *err)
+enum ka_status kai_exec_parse_output(const struct ka_host *h, const char *cmd,
+				     const char *buf, size_t len,
+				     struct ka_record **out, ka_error *err)
 {
 	json_error_t jerr;
 	json_t *o, *status;
@@ -647,12 +677,25 @@ static enum ka_status parse_output(const struct ka_host *h, const char *cmd,
 		st = from_cred(h, cmd, &c, out, err);
 		goto out;
 	}
+	/* An ExecCredential's status (its token, its expiry) in what is
+	 * otherwise read as a token record: never drop the expiry. */
+	if (status != NULL) {
+		h->error(err, st, "exec: the output of command %s has a status "
+			 "(an ExecCredential's token and expirationTimestamp) "
+			 "but its kind is not ExecCredential; print kind "
+			 "ExecCredential, or a token record without status",
+			 cmd);
+		goto out;
+	}
 	memset(&perr, 0, sizeof(perr));
 	if ((st = h->record_from_json(buf, len, out, &perr)) != KA_OK) {
 		st = st == KA_ERR_NOMEM ? st : KA_ERR_UNAVAILABLE;
 		h->error(err, st, "exec: the output of command %s is neither a "
 			 "token record nor an ExecCredential: %s", cmd,
 			 perr.text[0] ? perr.text : "unusable");
+	} else if ((st = plain_expires_in(h, cmd, o, *out, err)) != KA_OK) {
+		h->record_free(*out);
+		*out = NULL;
 	}
  out:
 	wipe_json_strings(o);
@@ -694,7 +737,8 @@ static enum ka_status exec_load(struct ka_mctx *m, const char *service,
 		goto out;
 	if (strspn(r.out, " \t\n\r") == r.len)
 		st = KA_ERR_NOT_FOUND;	/* the command's "not signed in" */
-	else if ((st = parse_output(h, cmd, r.out, r.len, out, err)) == KA_OK)
+	else if ((st = kai_exec_parse_output(h, cmd, r.out, r.len, out,
+					     err)) == KA_OK)
 		h->log(m, 7, "token for %s from %s (%zu bytes of output)",
 		       service, cmd, r.len);
  out:

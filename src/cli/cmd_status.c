@@ -15,7 +15,7 @@ struct row {
 	const char *state;	/* signed-in, not-signed-in, unavailable, error */
 	char *source;		/* module the record came from, or NULL */
 	int has_record;
-	int64_t expires_at;	/* 0: never */
+	int64_t expires_at;	/* or KA_EXPIRES_NEVER */
 	char *scopes;		/* space-separated, or NULL */
 	json_t *scope_list;
 	int refreshable;
@@ -154,7 +154,7 @@ static void row_signed_in(struct row *row, const struct ka_service *svc,
 	row->scopes = join_scopes(rec, row->scope_list);
 	row->refreshable = ka_record_has_refresh_token(rec) &&
 		ka_service_refresh_module(svc) != NULL;
-	if (row->expires_at != 0 && row->expires_at <= now &&
+	if (row->expires_at <= now &&
 	    !row->refreshable) {
 		row->state = "not-signed-in";
 		row->rc = CLI_EXIT_AUTH;
@@ -238,14 +238,21 @@ static void report_service(struct report *rep, struct ka_ctx *ctx,
 	accounts_clear(&acc);
 }
 
+/* Seconds until a (not never-expiring) token expires, negative once it
+ * has; times before the epoch count as the epoch (no overflow). */
+static int64_t seconds_left(const struct row *r, int64_t now)
+{
+	return (r->expires_at < 0 ? 0 : r->expires_at) - now;
+}
+
 static void format_expiry(const struct row *r, int64_t now, char *buf,
 			  size_t len)
 {
-	int64_t d = r->expires_at - now;
+	int64_t d = seconds_left(r, now);
 
 	if (!r->has_record)
 		snprintf(buf, len, "-");
-	else if (r->expires_at == 0)
+	else if (r->expires_at == KA_EXPIRES_NEVER)
 		snprintf(buf, len, "never");
 	else if (d <= 0)
 		snprintf(buf, len, "expired");
@@ -308,18 +315,19 @@ static void print_table(const struct report *rep)
 
 static json_t *json_row(struct ka_ctx *ctx, const struct row *r, int64_t now)
 {
-	json_t *exp;
+	json_t *exp, *at;
 
-	if (!r->has_record)
-		exp = json_null();
-	else if (r->expires_at == 0)
-		exp = json_string("never");
-	else
-		exp = json_integer((json_int_t)(r->expires_at - now));
-	return json_pack("{s:s, s:s, s:s, s:s?, s:o, s:I, s:o, s:b, s:s?, s:o}",
+	if (!r->has_record || r->expires_at == KA_EXPIRES_NEVER) {
+		exp = r->has_record ? json_string("never") : json_null();
+		at = json_null();
+	} else {
+		exp = json_integer((json_int_t)seconds_left(r, now));
+		at = json_integer((json_int_t)r->expires_at);
+	}
+	return json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o, s:o, s:b, s:s?, s:o}",
 		"service", r->service, "account", r->account,
 		"state", r->state, "source", r->source, "expires_in", exp,
-		"expires_at", (json_int_t)r->expires_at,
+		"expires_at", at,
 		"scopes", r->scope_list != NULL ? json_incref(r->scope_list)
 			  : json_array(),
 		"refreshable", r->refreshable, "message", r->message,

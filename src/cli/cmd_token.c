@@ -251,7 +251,7 @@ static int read_tokens(const char *service, char *access, char *refresh)
 struct set_args {
 	const char *service;
 	const char *account;
-	long long expires_in;	/* 0: never */
+	long long expires_in;	/* 0: not given, the token never expires */
 	const char **scopes;
 	size_t nscopes;
 };

@@ -36,6 +36,8 @@ int cli_exit_code(enum ka_status st, const ka_error *err)
 }
 
 static void vmessage(const char *prefix, const char *fmt, va_list ap)
+	CLI_PRINTF(2, 0);
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
 {
 	fputs("kiwi-auth: ", stderr);
 	fputs(prefix, stderr);

@@ -166,6 +166,11 @@ struct ka_record;
 /* Longest access or refresh token, in bytes: two of them and the rest of
  * a record fit in KA_RECORD_MAX_JSON. */
 #define KA_TOKEN_MAX 16384
+/* The expiry of a token that does not expire: a new record starts with it
+ * (for expires_at and refresh_expires_at), the record JSON leaves the key
+ * out, and 0 is a real time (expired at the epoch). Compare with it; never
+ * add to it or subtract from it. */
+#define KA_EXPIRES_NEVER INT64_MAX
 
 enum ka_status ka_record_new(struct ka_record **out);
 void ka_record_free(struct ka_record *r);
@@ -175,7 +180,8 @@ enum ka_status ka_record_set_refresh_token(struct ka_record *r, const char *t);
 enum ka_status ka_record_set_token_type(struct ka_record *r, const char *t);
 enum ka_status ka_record_set_account(struct ka_record *r, const char *a);
 enum ka_status ka_record_add_scope(struct ka_record *r, const char *scope);
-void ka_record_set_expires_at(struct ka_record *r, int64_t t);	/* 0: never */
+/* UTC seconds, or KA_EXPIRES_NEVER (the default of a new record). */
+void ka_record_set_expires_at(struct ka_record *r, int64_t t);
 void ka_record_set_refresh_expires_at(struct ka_record *r, int64_t t);
 void ka_record_set_obtained_at(struct ka_record *r, int64_t t);
 
@@ -291,8 +297,8 @@ const char *ka_auth_info_account(const struct ka_auth_info *info);
 const char *ka_auth_info_scope(const struct ka_auth_info *info);
 /* 1 if a credential header was set. */
 int ka_auth_info_injected(const struct ka_auth_info *info);
-/* When the credential that was set expires (UTC seconds; 0: never, or
- * nothing injected). */
+/* When the credential that was set expires (UTC seconds, or
+ * KA_EXPIRES_NEVER); 0 when nothing was injected. */
 int64_t ka_auth_info_expires_at(const struct ka_auth_info *info);
 
 /* Authorize one request and set its credential header.

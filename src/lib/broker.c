@@ -44,7 +44,7 @@ int kai_record_usable(const struct ka_service *s, const struct ka_record *r,
 		      int64_t now)
 {
 	return r->access_token != NULL &&
-	       (r->expires_at == 0 || now < r->expires_at - s->min_valid);
+	       kai_fresh_for(r->expires_at, now, s->min_valid);
 }
 
 /* ---- slots ---------------------------------------------------------------- */
@@ -142,8 +142,7 @@ static int cached_fresh(const struct ka_service *s, const struct kai_slot *sl,
 			int64_t now)
 {
 	return cached_recent(sl, now) &&
-	       (sl->rec->expires_at == 0 ||
-		now < sl->rec->expires_at - s->min_valid);
+	       kai_fresh_for(sl->rec->expires_at, now, s->min_valid);
 }
 
 const struct ka_record *kai_slot_record(const struct ka_service *s,
@@ -307,7 +306,7 @@ static int transient(enum ka_status st)
 static int unexpired(const struct ka_record *r, int64_t now)
 {
 	return r->access_token != NULL &&
-	       (r->expires_at == 0 || now < r->expires_at);
+	       kai_fresh_for(r->expires_at, now, 0);
 }
 
 /* Refresh inside the flight, reading the record under the cross-process
@@ -331,8 +330,8 @@ static enum ka_status core_refresh(struct ka_ctx *ctx, struct ka_service *s,
 		kai_slot_put(s, sl, *rec);
 	if (st == KA_OK) {
 		c->grace = c->refreshed && unexpired(*rec, kai_now());
-		if (c->refreshed && (*rec)->expires_at != 0 &&
-		    (*rec)->expires_at - kai_now() <= s->min_valid)
+		if (c->refreshed && (*rec)->expires_at != KA_EXPIRES_NEVER &&
+		    !kai_fresh_for((*rec)->expires_at, kai_now(), s->min_valid))
 			kai_log(ctx, 4, "%s: the server issues tokens valid for "
 				"%lld s, not more than min_valid (%ld s), so each "
 				"use refreshes: lower min_valid in the stanza",

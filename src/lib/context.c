@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kai.h"
 
@@ -87,20 +88,34 @@ KAI_API void ka_ctx_free(struct ka_ctx *ctx)
 	kai_index_free(&ctx->scope_clash);
 	kai_strv_clear(&ctx->diags);
 	free(ctx->module_dir);
+	free(ctx->module_dir_real);
 	free(ctx->audit_file);
 	free(ctx);
 }
 
-static const char *module_dir(const struct ka_options *opts)
+/* The options' module directory, else $KIWI_AUTH_MODULE_DIR (said in the
+ * log), else the compiled-in one. The variable is ignored in a process
+ * that runs with privileges it was not started with (setuid, setgid,
+ * capabilities: secure_getenv says so), as the dynamic loader ignores
+ * LD_LIBRARY_PATH there. */
+static const char *module_dir(const struct ka_ctx *ctx,
+			      const struct ka_options *opts)
 {
-	const char *env;
+	const char *env = getenv("KIWI_AUTH_MODULE_DIR");
 
 	if (opts != NULL && opts->module_dir != NULL)
 		return opts->module_dir;
-	env = getenv("KIWI_AUTH_MODULE_DIR");
-	if (env != NULL && *env != '\0')
-		return env;
-	return KA_MODULEDIR;
+	if (env == NULL || *env == '\0')
+		return KA_MODULEDIR;
+	if (secure_getenv("KIWI_AUTH_MODULE_DIR") == NULL ||
+	    getuid() != geteuid() || getgid() != getegid()) {
+		kai_log(ctx, 4, "KIWI_AUTH_MODULE_DIR is ignored in a setuid, "
+			"setgid or otherwise privileged process; modules come "
+			"from %s", KA_MODULEDIR);
+		return KA_MODULEDIR;
+	}
+	kai_log(ctx, 6, "modules from %s (KIWI_AUTH_MODULE_DIR)", env);
+	return env;
 }
 
 KAI_API enum ka_status ka_ctx_new(const struct ka_options *opts,
@@ -124,7 +139,7 @@ KAI_API enum ka_status ka_ctx_new(const struct ka_options *opts,
 		ctx->log_data = opts->log_data;
 	}
 	ctx->flags = opts != NULL ? opts->flags : 0;
-	ctx->module_dir = strdup(module_dir(opts));
+	ctx->module_dir = strdup(module_dir(ctx, opts));
 	if (ctx->module_dir == NULL) {
 		st = KA_ERR_NOMEM;
 		goto out;

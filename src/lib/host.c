@@ -69,6 +69,8 @@ static void *h_data(const struct ka_mctx *m)
 }
 
 static void h_log(const struct ka_mctx *m, int level, const char *fmt, ...)
+	KAI_PRINTF(3, 4);
+static void h_log(const struct ka_mctx *m, int level, const char *fmt, ...)
 {
 	char buf[768];
 	va_list ap;
@@ -80,6 +82,8 @@ static void h_log(const struct ka_mctx *m, int level, const char *fmt, ...)
 	explicit_bzero(buf, sizeof(buf));
 }
 
+static void h_error(ka_error *err, enum ka_status code, const char *fmt, ...)
+	KAI_PRINTF(3, 4);
 static void h_error(ka_error *err, enum ka_status code, const char *fmt, ...)
 {
 	va_list ap;

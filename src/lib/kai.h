@@ -52,7 +52,7 @@ int64_t kai_now(void);		/* wall clock, UTC seconds */
 void kai_error_set(ka_error *err, enum ka_status code, const char *fmt, ...)
 	KAI_PRINTF(3, 4);
 void kai_error_vset(ka_error *err, enum ka_status code, const char *fmt,
-		    va_list ap);
+		    va_list ap) KAI_PRINTF(3, 0);
 /* Entry points accept err == NULL: this points err at a local instead. */
 #define KAI_ERROR_LOCAL(err) \
 	ka_error err##_local_; \
@@ -134,6 +134,15 @@ enum ka_status kai_open_checked(const char *path, enum kai_owner owner,
 enum ka_status kai_read_checked(const char *path, enum kai_owner owner,
 				size_t max, char **out, ka_error *err);
 
+/* Resolve dir (absolute) and check it and every directory above it, as
+ * OpenSSH checks the path of its keys: each a directory owned by root or
+ * the effective user, none writable by group or others (a root-owned
+ * sticky one such as /tmp excepted, above dir only). what names it in
+ * messages ("module directory"). On success *resolved is the real path
+ * (caller frees). */
+enum ka_status kai_dir_trusted(const char *dir, const char *what,
+			       char **resolved, ka_error *err);
+
 /* ---- records (record.c) ----------------------------------------------- */
 
 struct ka_record {
@@ -162,6 +171,9 @@ enum ka_status kai_record_dup(const struct ka_record *r,
 			      struct ka_record **out);
 /* Record that r lives in source m (NULL: nowhere). */
 void kai_record_place(struct ka_record *r, const struct ka_mctx *m);
+/* 1 if an expiry `at` (UTC seconds or KA_EXPIRES_NEVER) is more than
+ * margin (>= 0) seconds after now; no overflow for any value. */
+int kai_fresh_for(int64_t at, int64_t now, int64_t margin);
 
 /* ---- configuration (config.c: files and layers; stanza.c: one stanza) - */
 
@@ -296,6 +308,7 @@ int kai_host_is_loopback(const char *host);
 struct kai_module {
 	char *name;
 	void *handle;
+	int fd;			/* the file loaded, open while it is */
 	const struct ka_module *mod;
 	struct kai_module *next;
 };
@@ -326,6 +339,7 @@ struct ka_ctx {
 	struct kai_index by_name, by_scope, scope_clash;
 	struct kai_strv diags;
 	char *module_dir;
+	char *module_dir_real;	/* module_dir once checked, else NULL */
 	unsigned flags;
 	struct kai_module *modules;
 	ka_log_fn log;
@@ -348,7 +362,7 @@ struct ka_ctx {
 void kai_log(const struct ka_ctx *ctx, int level, const char *fmt, ...)
 	KAI_PRINTF(3, 4);
 void kai_vlog(const struct ka_ctx *ctx, int level, const char *fmt,
-	      va_list ap);
+	      va_list ap) KAI_PRINTF(3, 0);
 enum ka_status kai_diag(struct ka_ctx *ctx, const char *fmt, ...)
 	KAI_PRINTF(2, 3);
 struct ka_service *kai_service_lookup(struct ka_ctx *ctx, const char *name);
@@ -648,6 +662,27 @@ enum ka_status kai_oauth_device(const struct ka_mctx *m,
 				const struct ka_oauth_device *req,
 				struct ka_record **out,
 				struct ka_oauth_error *oerr, ka_error *err);
+/* The answer-reading halves of the calls above, apart from the network
+ * (the fuzz targets call them): a token answer into a record, a device
+ * authorization answer, a discovery document (fetched from url) of
+ * issuer. Same errors as the calls; oerr is required. */
+struct kai_device_answer {
+	char *device_code;	/* secure memory, the caller's to free */
+	char uri[KA_URL_MAX];	/* verification_uri */
+	char complete[KA_URL_MAX];	/* verification_uri_complete, or "" */
+	char code[65];		/* user_code */
+	long long expires_in;	/* seconds; 0 when absent */
+	long long interval;	/* seconds; 0 when absent */
+};
+enum ka_status kai_oauth_token_answer(const struct ka_mctx *m,
+				      const struct ka_oauth_request *req,
+				      const struct ka_http_response *r,
+				      struct ka_record **out,
+				      struct ka_oauth_error *oerr, ka_error *err);
+enum ka_status kai_oauth_device_answer(const struct ka_http_response *r,
+				       struct kai_device_answer *out,
+				       struct ka_oauth_error *oerr,
+				       ka_error *err);
 enum ka_status kai_oauth_revoke(const struct ka_mctx *m,
 				const struct ka_oauth_request *req,
 				const char *token, const char *hint,
@@ -695,6 +730,25 @@ enum ka_status kai_oauth_code(const struct ka_mctx *m,
 			      const struct ka_oauth_code *req,
 			      struct ka_record **out,
 			      struct ka_oauth_error *oerr, ka_error *err);
+/* One request to the loopback redirect listener (loopback.c): req is the
+ * NUL-terminated text read (changed in place); a GET of /callback whose
+ * state matches gives KAI_CB_CODE with the code in code[n] or
+ * KAI_CB_ERROR with the server's error in oerr[on], unless its `iss` is
+ * not the issuer expected (RFC 9207): KAI_CB_MIXUP, and neither is used;
+ * anything else KAI_CB_AGAIN. *rep is the answer to send the browser. */
+enum kai_cb_result { KAI_CB_AGAIN, KAI_CB_CODE, KAI_CB_ERROR, KAI_CB_MIXUP };
+struct kai_cb_reply {
+	int status;
+	const char *text;
+};
+struct kai_cb_expect {
+	const char *state;
+	const char *issuer;	/* NULL: no iss check */
+	int iss_required;	/* the server says it sends iss */
+};
+enum kai_cb_result kai_callback_parse(char *req, const struct kai_cb_expect *x,
+				      char *code, size_t n, char *oerr,
+				      size_t on, struct kai_cb_reply *rep);
 enum ka_status kai_form_add_list(char **form, size_t *len, const char *name,
 				 const char *const *values);
 enum ka_status kai_basic_auth(const char *client_id, const char *secret,

@@ -1,10 +1,12 @@
-/* loader.c: find modules by bare name in the module directory, dlopen them,
- * check their ABI, check each instance's arguments, and initialise it. */
+/* loader.c: find modules by bare name in a trusted module directory, open
+ * and check each file once and dlopen that descriptor, check their ABI,
+ * check each instance's arguments, and initialise it. */
 #include "config.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,32 +14,45 @@
 
 #include "kai.h"
 
-/* A module file must be a regular file owned by root or by us and not
- * writable by group or others, as sudo checks its plugins. */
-static enum ka_status check_file(const char *path, ka_error *err)
+/* The module directory, checked with every directory above it, once per
+ * context: *dir is its real path (owned by ctx). */
+static enum ka_status trusted_dir(struct ka_ctx *ctx, const char **dir,
+				  ka_error *err)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	enum ka_status st = KA_OK;
 
-	if (fd < 0) {
-		kai_error_set(err, KA_ERR_MODULE, "cannot open %s: %s", path,
-			      errno == ELOOP ? "is a symbolic link" : strerror(errno));
+	if (ctx->module_dir_real == NULL)
+		st = kai_dir_trusted(ctx->module_dir, "module directory",
+				     &ctx->module_dir_real, err);
+	*dir = ctx->module_dir_real;
+	return st;
+}
+
+/* Open the module file once and check that descriptor: a regular file,
+ * not a link, owned by root or us, not writable by group or others (as
+ * sudo checks its plugins). The same descriptor is then loaded. */
+static enum ka_status open_module(const char *dir, const char *name,
+				  char **path, int *fd, ka_error *err)
+{
+	enum ka_status st;
+	ka_error e;
+
+	if ((*path = kai_asprintf("%s/%s.so", dir, name)) == NULL) {
+		kai_error_set(err, KA_ERR_NOMEM, "out of memory");
+		return KA_ERR_NOMEM;
+	}
+	ka_error_clear(&e);
+	st = kai_open_checked(*path, KAI_OWNER_USER, fd, &e);
+	if (st == KA_ERR_CONFIG) {	/* it does not exist */
+		kai_error_set(err, KA_ERR_MODULE, "no module '%s' in %s (is it "
+			      "installed?)", name, dir);
 		return KA_ERR_MODULE;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		kai_error_set(err, KA_ERR_MODULE, "%s is not a regular file", path);
-		return KA_ERR_MODULE;
+	if (st != KA_OK) {
+		st = st == KA_ERR_PERMISSION ? st : KA_ERR_MODULE;
+		kai_error_set(err, st, "refusing module %s", e.text);
 	}
-	close(fd);
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		kai_error_set(err, KA_ERR_PERMISSION,
-			      "refusing module %s: it must be owned by root (or "
-			      "you) and not writable by group or others", path);
-		return KA_ERR_PERMISSION;
-	}
-	return KA_OK;
+	return st;
 }
 
 static enum ka_status check_abi(const struct ka_module *m, const char *name,
@@ -68,9 +83,11 @@ enum ka_status kai_module_open(struct ka_ctx *ctx, const char *name,
 {
 	struct kai_module *km;
 	const struct ka_module *m;
-	enum ka_status st;
-	char *path = NULL;
+	enum ka_status st = KA_ERR_MODULE;
+	const char *dir;
+	char *path = NULL, proc[32];
 	void *h = NULL;
+	int fd = -1;
 
 	*out = NULL;
 	for (km = ctx->modules; km != NULL; km = km->next) {
@@ -85,22 +102,18 @@ enum ka_status kai_module_open(struct ka_ctx *ctx, const char *name,
 			      "looked up only in %s", name, ctx->module_dir);
 		return KA_ERR_MODULE;
 	}
-	path = kai_asprintf("%s/%s.so", ctx->module_dir, name);
-	if (path == NULL)
-		return KA_ERR_NOMEM;
-	if (access(path, F_OK) != 0) {
-		kai_error_set(err, KA_ERR_MODULE,
-			      "no module '%s' in %s (is it installed?)", name,
-			      ctx->module_dir);
-		st = KA_ERR_MODULE;
+	if ((st = trusted_dir(ctx, &dir, err)) != KA_OK)
+		return st;
+	if ((st = open_module(dir, name, &path, &fd, err)) != KA_OK)
 		goto out;
-	}
-	if ((st = check_file(path, err)) != KA_OK)
-		goto out;
-	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	/* What was checked is what is loaded: the open descriptor, which
+	 * stays open while the module is loaded (so that its number, and
+	 * with it the name the dynamic loader knows it by, is not reused). */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	h = dlopen(proc, RTLD_NOW | RTLD_LOCAL);
 	if (h == NULL) {
-		kai_error_set(err, KA_ERR_MODULE, "cannot load module %s: %s",
-			      path, dlerror());
+		kai_error_set(err, KA_ERR_MODULE, "cannot load module %s (through "
+			      "%s; is /proc mounted?): %s", path, proc, dlerror());
 		st = KA_ERR_MODULE;
 		goto out;
 	}
@@ -121,14 +134,18 @@ enum ka_status kai_module_open(struct ka_ctx *ctx, const char *name,
 		goto out;
 	}
 	km->handle = h;
+	km->fd = fd;
 	km->mod = m;
 	km->next = ctx->modules;
 	ctx->modules = km;
 	h = NULL;
+	fd = -1;
 	*out = m;
 out:
 	if (h != NULL)
 		dlclose(h);
+	if (fd >= 0)
+		close(fd);
 	free(path);
 	return st;
 }
@@ -262,6 +279,7 @@ void kai_loader_unbind(struct ka_ctx *ctx)
 	for (km = ctx->modules; km != NULL; km = next) {
 		next = km->next;
 		dlclose(km->handle);
+		close(km->fd);
 		free(km->name);
 		free(km);
 	}

@@ -54,7 +54,7 @@ static void reply(int fd, int code, const char *text)
 }
 
 /* The value of name in a query string, percent-decoded into out; 0 when
- * it is missing, too long, badly escaped or holds control bytes. */
+ * it is missing, empty, too long, badly escaped or holds control bytes. */
 static int query_get(const char *q, const char *name, char *out, size_t n)
 {
 	size_t nl = strlen(name);
@@ -72,7 +72,8 @@ static int query_get(const char *q, const char *name, char *out, size_t n)
 			if ((dl = kai_form_decode(out, vl)) < 0)
 				return 0;
 			out[dl] = '\0';
-			return strlen(out) == (size_t)dl && !kai_has_ctl(out);
+			return dl > 0 && strlen(out) == (size_t)dl &&
+			       !kai_has_ctl(out);
 		}
 		q = *end == '&' ? end + 1 : end;
 	}
@@ -90,18 +91,9 @@ static int same(const char *a, const char *b)
 	return d == 0;
 }
 
-enum cb_result { CB_AGAIN, CB_CODE, CB_ERROR, CB_MIXUP };
-
-/* What the answer must carry: state, and (RFC 9207) the issuer. */
-struct expect {
-	const char *state;
-	const char *issuer;	/* NULL: no check */
-	int iss_required;
-};
-
 /* RFC 9207 section 2.4: a present iss must be the issuer, byte for byte;
  * an absent one is refused when the server says it sends it. */
-static int issuer_ok(const char *query, const struct expect *x)
+static int issuer_ok(const char *query, const struct kai_cb_expect *x)
 {
 	char iss[KA_URL_MAX];
 
@@ -112,20 +104,64 @@ static int issuer_ok(const char *query, const struct expect *x)
 	return strcmp(iss, x->issuer) == 0;
 }
 
-/* Read one request on the listener; the code lands in code (secure). */
-static enum cb_result callback_one(int cfd, const struct expect *x, char *code,
-				   size_t n, char *oerr, size_t on)
+enum kai_cb_result kai_callback_parse(char *req, const struct kai_cb_expect *x,
+				      char *code, size_t n, char *oerr,
+				      size_t on, struct kai_cb_reply *rep)
 {
-	char *req = kai_secure_alloc(REQUEST_MAX), got[128], *path, *sp;
-	struct pollfd p = { cfd, POLLIN, 0 };
-	size_t len = 0, cl = strlen(CALLBACK_PATH);
-	enum cb_result r = CB_AGAIN;
+	char got[128], *path, *sp;
+	size_t cl = strlen(CALLBACK_PATH);
 
+	*rep = (struct kai_cb_reply){ 400, "bad request\n" };
+	if (strncmp(req, "GET ", 4) != 0 || (sp = strchr(req + 4, ' ')) == NULL)
+		return KAI_CB_AGAIN;
+	*sp = '\0';
+	path = req + 4;
+	if (strncmp(path, CALLBACK_PATH, cl) != 0 ||
+	    (path[cl] != '?' && path[cl] != '\0')) {
+		*rep = (struct kai_cb_reply){ 404, "not found\n" };
+		return KAI_CB_AGAIN;
+	}
+	path += cl + (path[cl] == '?');
+	if (!query_get(path, "state", got, sizeof(got)) || !same(got, x->state)) {
+		rep->text = "This sign-in request does not match; start it "
+			    "again.\n";
+		return KAI_CB_AGAIN;
+	}
+	if (!issuer_ok(path, x)) {
+		/* Neither the code nor an error of this answer is used. */
+		rep->text = "This answer did not come from the authorization "
+			    "server kiwi-auth asked; the sign-in was stopped.\n";
+		return KAI_CB_MIXUP;
+	}
+	if (query_get(path, "error", oerr, on)) {
+		*rep = (struct kai_cb_reply){ 200, "The sign-in was not "
+			"completed. You can close this window.\n" };
+		return KAI_CB_ERROR;
+	}
+	if (query_get(path, "code", code, n)) {
+		*rep = (struct kai_cb_reply){ 200, "Signed in to kiwi-auth. You "
+			"can close this window.\n" };
+		return KAI_CB_CODE;
+	}
+	rep->text = "no code\n";
+	return KAI_CB_AGAIN;
+}
+
+/* Read one request on the listener; the code lands in code (secure). */
+static enum kai_cb_result callback_one(int cfd, const struct kai_cb_expect *x,
+				       char *code, size_t n, char *oerr,
+				       size_t on)
+{
+	char *req = kai_secure_alloc(REQUEST_MAX);
+	struct pollfd p = { cfd, POLLIN, 0 };
+	struct kai_cb_reply rep;
+	size_t len = 0;
+	enum kai_cb_result r;
 	struct timespec start, now;
 	long left = 2000;
 
 	if (req == NULL)
-		return CB_AGAIN;
+		return KAI_CB_AGAIN;
 	/* 2 s for the whole request line, not per read: a client that
 	 * trickles bytes cannot hold the one-at-a-time listener. */
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -140,54 +176,22 @@ static enum cb_result callback_one(int cfd, const struct expect *x, char *code,
 		left = 2000 - ((now.tv_sec - start.tv_sec) * 1000 +
 			       (now.tv_nsec - start.tv_nsec) / 1000000);
 	}
-	if (strncmp(req, "GET ", 4) != 0 || (sp = strchr(req + 4, ' ')) == NULL) {
-		reply(cfd, 400, "bad request\n");
-		goto out;
-	}
-	*sp = '\0';
-	path = req + 4;
-	if (strncmp(path, CALLBACK_PATH, cl) != 0 ||
-	    (path[cl] != '?' && path[cl] != '\0')) {
-		reply(cfd, 404, "not found\n");
-		goto out;
-	}
-	path += cl + (path[cl] == '?');
-	if (!query_get(path, "state", got, sizeof(got)) || !same(got, x->state)) {
-		reply(cfd, 400, "This sign-in request does not match; start "
-		      "it again.\n");
-		goto out;
-	}
-	if (!issuer_ok(path, x)) {
-		/* Neither the code nor an error of this answer is used. */
-		reply(cfd, 400, "This answer did not come from the authorization "
-		      "server kiwi-auth asked; the sign-in was stopped.\n");
-		r = CB_MIXUP;
-	} else if (query_get(path, "error", oerr, on)) {
-		reply(cfd, 200, "The sign-in was not completed. You can close "
-		      "this window.\n");
-		r = CB_ERROR;
-	} else if (query_get(path, "code", code, n)) {
-		reply(cfd, 200, "Signed in to kiwi-auth. You can close this "
-		      "window.\n");
-		r = CB_CODE;
-	} else {
-		reply(cfd, 400, "no code\n");
-	}
-out:
+	r = kai_callback_parse(req, x, code, n, oerr, on, &rep);
+	reply(cfd, rep.status, rep.text);
 	kai_secure_free(req);
 	return r;
 }
 
 static enum ka_status wait_callback(const struct ka_mctx *m, int lfd,
-				    const struct expect *x, char *code, size_t n,
-				    ka_error *err)
+				    const struct kai_cb_expect *x, char *code,
+				    size_t n, ka_error *err)
 {
 	int64_t deadline = kai_now() + WAIT_S;
 	char oerr[64] = "";
 
 	while (kai_now() < deadline) {
 		struct pollfd p = { lfd, POLLIN, 0 };
-		enum cb_result r;
+		enum kai_cb_result r;
 		int cfd;
 
 		if (poll(&p, 1, 1000) != 1)
@@ -196,9 +200,9 @@ static enum ka_status wait_callback(const struct ka_mctx *m, int lfd,
 			continue;
 		r = callback_one(cfd, x, code, n, oerr, sizeof(oerr));
 		close(cfd);
-		if (r == CB_CODE)
+		if (r == KAI_CB_CODE)
 			return KA_OK;
-		if (r == CB_MIXUP) {
+		if (r == KAI_CB_MIXUP) {
 			kai_error_set(err, KA_ERR_DENIED, "the answer to the "
 				      "sign-in to %s did not come from %s: its "
 				      "`iss` is %s (RFC 9207); it was not used "
@@ -207,7 +211,7 @@ static enum ka_status wait_callback(const struct ka_mctx *m, int lfd,
 				      "missing or another" : "another");
 			return KA_ERR_DENIED;
 		}
-		if (r == CB_ERROR) {
+		if (r == KAI_CB_ERROR) {
 			kai_error_set(err, KA_ERR_DENIED, "the sign-in to %s was "
 				      "not completed at the server (%s)",
 				      m->svc->name, oerr);
@@ -302,8 +306,8 @@ enum ka_status kai_oauth_code_iss(const struct ka_mctx *m,
 				  struct ka_record **out,
 				  struct ka_oauth_error *oerr, ka_error *err)
 {
+	struct kai_cb_expect x = { NULL, issuer, iss_required };
 	struct ka_oauth_error dummy;
-	struct expect x = { NULL, issuer, iss_required };
 	char state[33], verifier[65], challenge[48], redirect[64], text[160];
 	char *url = NULL, *code = NULL;
 	unsigned port = 0;

@@ -136,23 +136,58 @@ const char *kai_json_str(json_t *o, const char *key)
 	return json_string_value(v);
 }
 
-/* A positive number of seconds, as a number or a numeric string. */
-static long long jsecs(json_t *o, const char *key)
+/* A number of seconds (a JSON number or a numeric string) into *out,
+ * clamped to +-SECS_MAX so that any value converts without overflow.
+ * 1 when key holds one, 0 when it is absent or not a number. */
+#define SECS_MAX (100LL * 365 * 86400)	/* 100 years */
+static int jsecs(json_t *o, const char *key, long long *out)
 {
 	json_t *v = json_object_get(o, key);
 	const char *s;
 	char *end;
+	double d;
+
+	*out = 0;
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+	} else if (json_is_real(v)) {
+		d = json_real_value(v);
+		/* Compared as doubles: the cast below is then defined. */
+		*out = d >= (double)SECS_MAX ? SECS_MAX :
+		       d <= (double)-SECS_MAX ? -SECS_MAX : (long long)d;
+	} else if ((s = kai_json_str(o, key)) != NULL) {
+		errno = 0;
+		*out = strtoll(s, &end, 10);
+		if (errno != 0 || *end != '\0' || end == s)
+			return 0;
+	} else {
+		return 0;
+	}
+	if (*out > SECS_MAX)
+		*out = SECS_MAX;
+	else if (*out < -SECS_MAX)
+		*out = -SECS_MAX;
+	return 1;
+}
+
+/* An expiry from an answer's "expires_in" (seconds): absent is never,
+ * and 0 or less is already expired (said in the log, as a server that
+ * means "never" should omit the field). */
+static int64_t expiry_of(const struct ka_mctx *m, json_t *o, const char *key,
+			 const char *what, int64_t now)
+{
 	long long n;
 
-	if (json_is_integer(v))
-		return json_integer_value(v);
-	if (json_is_real(v))
-		return (long long)json_real_value(v);
-	if ((s = kai_json_str(o, key)) == NULL)
-		return -1;
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	return errno != 0 || *end != '\0' || end == s ? -1 : n;
+	if (!jsecs(o, key, &n))
+		return KA_EXPIRES_NEVER;
+	if (n <= 0) {
+		kai_log(m != NULL ? m->ctx : NULL, 4, "%s%sthe token endpoint "
+			"answered %s %lld: the %s is stored as already "
+			"expired", m != NULL ? m->svc->name : "",
+			m != NULL ? ": " : "", key, n, what);
+		return now;
+	}
+	return now + n;
 }
 
 /* Copy a printable, shortened version of s (a server's words). */
@@ -212,14 +247,13 @@ static enum ka_status fallback_scopes(struct ka_record *r,
 	return st;
 }
 
-static enum ka_status record_of(json_t *o, const struct ka_oauth_request *req,
+static enum ka_status record_of(const struct ka_mctx *m, json_t *o,
+				const struct ka_oauth_request *req,
 				struct ka_record **out, ka_error *err)
 {
 	struct ka_record *r = NULL;
 	const char *at = kai_json_str(o, "access_token"), *rt = kai_json_str(o, "refresh_token");
 	const char *tt = kai_json_str(o, "token_type"), *scope = kai_json_str(o, "scope");
-	long long exp = jsecs(o, "expires_in");
-	long long rexp = jsecs(o, "refresh_token_expires_in");
 	int64_t now = kai_now();
 	enum ka_status st;
 
@@ -240,10 +274,11 @@ static enum ka_status record_of(json_t *o, const struct ka_oauth_request *req,
 		  fallback_scopes(r, req)) != KA_OK)
 		goto out;
 	r->obtained_at = now;
-	r->expires_at = exp > 0 && exp < 100LL * 365 * 86400 ? now + exp : 0;
-	if (rexp > 0 && rexp < 100LL * 365 * 86400)
-		r->refresh_expires_at = now + rexp;
-	else if (req->prev != NULL && rt == req->prev->refresh_token)
+	r->expires_at = expiry_of(m, o, "expires_in", "access token", now);
+	r->refresh_expires_at = expiry_of(m, o, "refresh_token_expires_in",
+					  "refresh token", now);
+	if (r->refresh_expires_at == KA_EXPIRES_NEVER && req->prev != NULL &&
+	    rt == req->prev->refresh_token)
 		r->refresh_expires_at = req->prev->refresh_expires_at;
 	if (req->prev != NULL && req->prev->account != NULL)
 		st = ka_record_set_account(r, req->prev->account);
@@ -314,25 +349,19 @@ static enum ka_status post_form(const struct ka_mctx *m,
 	return st;
 }
 
-enum ka_status kai_oauth_token(const struct ka_mctx *m,
-			       const struct ka_oauth_request *req,
-			       struct ka_record **out,
-			       struct ka_oauth_error *oerr, ka_error *err)
+enum ka_status kai_oauth_token_answer(const struct ka_mctx *m,
+				      const struct ka_oauth_request *req,
+				      const struct ka_http_response *r,
+				      struct ka_record **out,
+				      struct ka_oauth_error *oerr, ka_error *err)
 {
-	struct ka_oauth_error dummy;
-	struct ka_http_response *r = NULL;
 	char origin[KAI_HOST_MAX + 32];
-	json_t *o = NULL;
+	json_t *o = answer_object(r);
 	enum ka_status st;
 
 	*out = NULL;
-	if (oerr == NULL)
-		oerr = &dummy;
 	memset(oerr, 0, sizeof(*oerr));
 	origin_of(req->url, origin, sizeof(origin));
-	if ((st = post_form(m, req, req->form, req->form_len, &r, err)) != KA_OK)
-		goto out;
-	o = answer_object(r);
 	if (oauth_error_of(o, r->status, oerr)) {
 		st = KA_ERR_DENIED;	/* the module words it */
 	} else if (r->status >= 500) {
@@ -349,10 +378,27 @@ enum ka_status kai_oauth_token(const struct ka_mctx *m,
 		st = KA_ERR_PROTOCOL;
 	} else {
 		oerr->status = r->status;
-		st = record_of(o, req, out, err);
+		st = record_of(m, o, req, out, err);
 	}
-out:
 	kai_json_wipe_free(o);
+	return st;
+}
+
+enum ka_status kai_oauth_token(const struct ka_mctx *m,
+			       const struct ka_oauth_request *req,
+			       struct ka_record **out,
+			       struct ka_oauth_error *oerr, ka_error *err)
+{
+	struct ka_oauth_error dummy;
+	struct ka_http_response *r = NULL;
+	enum ka_status st;
+
+	*out = NULL;
+	if (oerr == NULL)
+		oerr = &dummy;
+	memset(oerr, 0, sizeof(*oerr));
+	if ((st = post_form(m, req, req->form, req->form_len, &r, err)) == KA_OK)
+		st = kai_oauth_token_answer(m, req, r, out, oerr, err);
 	kai_http_response_free(r);
 	return st;
 }
@@ -416,33 +462,16 @@ struct device_state {
 	int64_t deadline;
 };
 
-static enum ka_status device_start(const struct ka_mctx *m,
-				   const struct ka_oauth_device *req,
-				   struct device_state *ds,
-				   struct ka_oauth_error *oerr, ka_error *err)
+enum ka_status kai_oauth_device_answer(const struct ka_http_response *r,
+				       struct kai_device_answer *out,
+				       struct ka_oauth_error *oerr,
+				       ka_error *err)
 {
-	struct ka_oauth_request pr = req->token;
-	struct ka_http_response *r = NULL;
+	json_t *o = answer_object(r);
 	const char *uri, *code, *complete;
-	long long exp, iv;
-	size_t len = 0;
-	char *form = NULL, text[KA_URL_MAX * 2 + 160];
-	json_t *o = NULL;
-	enum ka_status st = KA_ERR_NOMEM;
+	enum ka_status st = KA_ERR_PROTOCOL;
 
-	if ((form = kai_secure_alloc(req->client_form_len + req->scope_form_len + 2)) == NULL)
-		return st;
-	memcpy(form, req->client_form, req->client_form_len);
-	len = req->client_form_len;
-	if (req->scope_form != NULL && req->scope_form_len > 0) {
-		form[len++] = '&';
-		memcpy(form + len, req->scope_form, req->scope_form_len);
-		len += req->scope_form_len;
-	}
-	pr.url = req->device_url;
-	if ((st = post_form(m, &pr, form, len, &r, err)) != KA_OK)
-		goto out;
-	o = answer_object(r);
+	memset(out, 0, sizeof(*out));
 	if (oauth_error_of(o, r->status, oerr)) {
 		kai_error_set(err, KA_ERR_DENIED, "the device authorization "
 			      "endpoint refused: %s%s%s", oerr->error,
@@ -456,37 +485,69 @@ static enum ka_status device_start(const struct ka_mctx *m,
 	code = o != NULL ? kai_json_str(o, "user_code") : NULL;
 	if (r->status != 200 || o == NULL || kai_json_str(o, "device_code") == NULL ||
 	    uri == NULL || code == NULL || kai_has_ctl(uri) || kai_has_ctl(code) ||
-	    strlen(uri) >= KA_URL_MAX || strlen(code) > 64) {
+	    strlen(uri) >= sizeof(out->uri) || strlen(code) >= sizeof(out->code)) {
 		kai_error_set(err, KA_ERR_PROTOCOL, "the device authorization "
 			      "endpoint answered HTTP %ld without a usable "
 			      "device code", r->status);
-		st = KA_ERR_PROTOCOL;
 		goto out;
 	}
-	if ((ds->device_code = kai_secure_strdup(kai_json_str(o, "device_code"))) == NULL) {
-		st = KA_ERR_NOMEM;
+	if ((out->device_code = kai_secure_strdup(kai_json_str(o, "device_code"))) == NULL) {
+		kai_error_set(err, st = KA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	exp = jsecs(o, "expires_in");
-	iv = jsecs(o, "interval");
+	memcpy(out->uri, uri, strlen(uri) + 1);
+	memcpy(out->code, code, strlen(code) + 1);
+	complete = kai_json_str(o, "verification_uri_complete");
+	if (complete != NULL && !kai_has_ctl(complete) &&
+	    strlen(complete) < sizeof(out->complete))
+		memcpy(out->complete, complete, strlen(complete) + 1);
+	(void)jsecs(o, "expires_in", &out->expires_in);
+	(void)jsecs(o, "interval", &out->interval);
+	st = KA_OK;
+out:
+	kai_json_wipe_free(o);
+	return st;
+}
+
+static enum ka_status device_start(const struct ka_mctx *m,
+				   const struct ka_oauth_device *req,
+				   struct device_state *ds,
+				   struct ka_oauth_error *oerr, ka_error *err)
+{
+	struct ka_oauth_request pr = req->token;
+	struct ka_http_response *r = NULL;
+	struct kai_device_answer da = { NULL };
+	long long exp, iv;
+	size_t len = 0;
+	char *form = NULL, text[KA_URL_MAX * 2 + 160];
+	enum ka_status st = KA_ERR_NOMEM;
+
+	if ((form = kai_secure_alloc(req->client_form_len + req->scope_form_len + 2)) == NULL)
+		return st;
+	memcpy(form, req->client_form, req->client_form_len);
+	len = req->client_form_len;
+	if (req->scope_form != NULL && req->scope_form_len > 0) {
+		form[len++] = '&';
+		memcpy(form + len, req->scope_form, req->scope_form_len);
+		len += req->scope_form_len;
+	}
+	pr.url = req->device_url;
+	if ((st = post_form(m, &pr, form, len, &r, err)) != KA_OK ||
+	    (st = kai_oauth_device_answer(r, &da, oerr, err)) != KA_OK)
+		goto out;
+	ds->device_code = da.device_code;
+	exp = da.expires_in;
+	iv = da.interval;
 	ds->deadline = kai_now() + (exp > 0 && exp < DEVICE_MAX_WAIT ? exp : DEVICE_MAX_WAIT);
 	if (iv > 0 && iv <= 60)
 		ds->interval = (long)iv;
-	complete = kai_json_str(o, "verification_uri_complete");
-	if (complete != NULL && (kai_has_ctl(complete) || strlen(complete) >= KA_URL_MAX))
-		complete = NULL;
 	snprintf(text, sizeof(text), "To sign in to %s, open %s and enter "
-		 "the code %s%s%s", m->svc->name, uri, code,
-		 complete != NULL ? " (or open " : "",
-		 complete != NULL ? complete : "");
-	if (complete != NULL)
-		strncat(text, ")", sizeof(text) - strlen(text) - 1);
+		 "the code %s%s%s%s", m->svc->name, da.uri, da.code,
+		 da.complete[0] ? " (or open " : "", da.complete,
+		 da.complete[0] ? ")" : "");
 	st = kai_converse(m, &(struct ka_conv_msg){ .style = KA_CONV_INFO,
-			  .text = text, .url = uri, .code = code }, NULL, 0, err);
+			  .text = text, .url = da.uri, .code = da.code }, NULL, 0, err);
 out:
-	if (st == KA_ERR_NOMEM)
-		kai_error_set(err, st, "out of memory");
-	kai_json_wipe_free(o);
 	kai_http_response_free(r);
 	kai_secure_free(form);
 	return st;

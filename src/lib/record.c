@@ -17,6 +17,8 @@ KAI_API enum ka_status ka_record_new(struct ka_record **out)
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return KA_ERR_NOMEM;
+	r->expires_at = KA_EXPIRES_NEVER;
+	r->refresh_expires_at = KA_EXPIRES_NEVER;
 	*out = r;
 	return KA_OK;
 }
@@ -100,6 +102,15 @@ KAI_API enum ka_status ka_record_add_scope(struct ka_record *r,
 	if (kai_strv_contains(&r->scopes, scope))
 		return KA_OK;
 	return kai_strv_add(&r->scopes, scope);
+}
+
+int kai_fresh_for(int64_t at, int64_t now, int64_t margin)
+{
+	if (at == KA_EXPIRES_NEVER)
+		return 1;
+	/* at > now, so the unsigned difference is exact whatever the
+	 * values (margin is not negative). */
+	return at > now && (uint64_t)at - (uint64_t)now > (uint64_t)margin;
 }
 
 KAI_API void ka_record_set_expires_at(struct ka_record *r, int64_t t)
@@ -265,6 +276,7 @@ static enum ka_status get_plain(json_t *o, const char *key, char **slot,
 	return KA_OK;
 }
 
+/* A time in UTC seconds; *slot is left as it is when key is absent. */
 static enum ka_status get_time(json_t *o, const char *key, int64_t *slot,
 			       ka_error *err)
 {
@@ -389,9 +401,9 @@ enum ka_status kai_record_to_json(const struct ka_record *r, char **out,
 		bad = put(o, "token_type", json_string(ka_record_token_type(r)));
 	if (!bad && r->account)
 		bad = put(o, "account", json_string(r->account));
-	if (!bad && r->expires_at)
+	if (!bad && r->expires_at != KA_EXPIRES_NEVER)
 		bad = put(o, "expires_at", json_integer(r->expires_at));
-	if (!bad && r->refresh_expires_at)
+	if (!bad && r->refresh_expires_at != KA_EXPIRES_NEVER)
 		bad = put(o, "refresh_expires_at",
 			  json_integer(r->refresh_expires_at));
 	if (!bad && r->obtained_at)

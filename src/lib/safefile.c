@@ -1,8 +1,11 @@
-/* safefile.c: open a config file safely and check the fd we read, not the
- * path: regular file, right owner, not writable by group or other. */
+/* safefile.c: open a file kiwi-auth trusts (config, module) and check the
+ * fd we read, not the path: regular file, right owner, not writable by
+ * group or other; and check a trusted directory with every directory
+ * above it. */
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +35,9 @@ enum ka_status kai_open_checked(const char *path, enum kai_owner owner,
 	if (fd < 0) {
 		if (errno == ELOOP) {
 			kai_error_set(err, KA_ERR_PERMISSION,
-				      "%s: is a symbolic link; config files must be "
-				      "regular files (replace the link with the file)",
-				      path);
+				      "%s: is a symbolic link; kiwi-auth reads only "
+				      "regular files here (replace the link with the "
+				      "file)", path);
 			return KA_ERR_PERMISSION;
 		}
 		kai_error_set(err, errno == ENOENT ? KA_ERR_CONFIG : KA_ERR_IO,
@@ -88,21 +91,26 @@ enum ka_status kai_read_checked(const char *path, enum kai_owner owner,
 				size_t max, char **out, ka_error *err)
 {
 	enum ka_status st;
+	struct stat sb;
 	char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, cap;
 	int fd;
 
 	*out = NULL;
 	st = kai_open_checked(path, owner, &fd, err);
 	if (st != KA_OK)
 		return st;
-	buf = malloc(max + 1);
+	/* Room for the file as it is now, and one byte to see it grow (or
+	 * pass max): a small file costs a small buffer. */
+	cap = fstat(fd, &sb) == 0 && sb.st_size >= 0 &&
+	      (uintmax_t)sb.st_size < max ? (size_t)sb.st_size : max;
+	buf = malloc(cap + 2);
 	if (buf == NULL) {
 		st = KA_ERR_NOMEM;
 		goto out;
 	}
 	for (;;) {
-		ssize_t n = read(fd, buf + len, max + 1 - len);
+		ssize_t n = read(fd, buf + len, cap + 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -114,9 +122,11 @@ enum ka_status kai_read_checked(const char *path, enum kai_owner owner,
 		if (n == 0)
 			break;
 		len += (size_t)n;
-		if (len > max) {
-			kai_error_set(err, KA_ERR_CONFIG,
-				      "%s: larger than %zu bytes", path, max);
+		if (len > cap) {
+			kai_error_set(err, KA_ERR_CONFIG, len > max ?
+				      "%s: larger than %zu bytes" :
+				      "%s: changed while it was read (%zu "
+				      "bytes at most); try again", path, max);
 			st = KA_ERR_CONFIG;
 			goto out;
 		}
@@ -134,4 +144,77 @@ out:
 	free(buf);
 	close(fd);
 	return st;
+}
+
+/* One directory of a trusted chain. A root-owned sticky directory (such
+ * as /tmp) may be writable by others above the trusted one: nobody else
+ * can rename or remove what it holds. */
+static enum ka_status dir_ok(const char *path, int last, const char *what,
+			     ka_error *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		kai_error_set(err, KA_ERR_IO, "%s: cannot stat: %s", path,
+			      strerror(errno));
+		return KA_ERR_IO;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		kai_error_set(err, KA_ERR_PERMISSION, "%s: not a directory", path);
+		return KA_ERR_PERMISSION;
+	}
+	if (!owner_ok(st.st_uid, KAI_OWNER_USER)) {
+		kai_error_set(err, KA_ERR_PERMISSION, "%s: owned by uid %u; the "
+			      "%s and every directory above it must be owned by "
+			      "root or you (run 'chown root %s')", path,
+			      (unsigned)st.st_uid, what, path);
+		return KA_ERR_PERMISSION;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+	    (last || st.st_uid != 0 || !(st.st_mode & S_ISVTX))) {
+		kai_error_set(err, KA_ERR_PERMISSION, "%s: writable by group or "
+			      "others (mode %04o); the %s and every directory "
+			      "above it must not be (run 'chmod go-w %s')", path,
+			      (unsigned)(st.st_mode & 07777), what, path);
+		return KA_ERR_PERMISSION;
+	}
+	return KA_OK;
+}
+
+enum ka_status kai_dir_trusted(const char *dir, const char *what,
+			       char **resolved, ka_error *err)
+{
+	char *real, *cut;
+	enum ka_status st;
+	int last = 1;
+
+	*resolved = NULL;
+	if (dir == NULL || dir[0] != '/') {
+		kai_error_set(err, KA_ERR_PERMISSION, "the %s %s is not an "
+			      "absolute path", what, dir != NULL ? dir : "(none)");
+		return KA_ERR_PERMISSION;
+	}
+	if ((real = realpath(dir, NULL)) == NULL) {
+		st = errno == ENOMEM ? KA_ERR_NOMEM : KA_ERR_IO;
+		kai_error_set(err, st, "%s %s: %s", what, dir, strerror(errno));
+		return st;
+	}
+	/* real, then each parent: cut at the last '/' until only "/". */
+	for (cut = real + strlen(real);; last = 0) {
+		char keep = *cut;
+
+		*cut = '\0';
+		st = dir_ok(cut == real ? "/" : real, last, what, err);
+		*cut = keep;
+		if (st != KA_OK || cut == real)
+			break;
+		while (--cut > real && *cut != '/')
+			;
+	}
+	if (st != KA_OK) {
+		free(real);
+		return st;
+	}
+	*resolved = real;
+	return KA_OK;
 }

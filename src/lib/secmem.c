@@ -6,7 +6,8 @@
  * on a cache hit stays cheap. One slab serves one power-of-two size class
  * (32 B to 16 KiB); larger blocks get a mapping of their own. Freed blocks
  * are wiped and kept for reuse; slabs are never returned. Under
- * AddressSanitizer plain calloc is used instead, so overflows are caught. */
+ * AddressSanitizer plain calloc is used instead, so overflows are caught
+ * (gcc says so with __SANITIZE_ADDRESS__, clang with __has_feature). */
 #include "config.h"
 
 #include <pthread.h>
@@ -31,6 +32,14 @@ struct hdr {
 };
 
 #if defined(__SANITIZE_ADDRESS__)
+#define PLAIN_HEAP 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PLAIN_HEAP 1
+#endif
+#endif
+
+#ifdef PLAIN_HEAP
 
 void *kai_secure_alloc(size_t n)
 {

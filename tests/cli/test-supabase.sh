@@ -110,6 +110,17 @@ expect_out "still fresh" "a fresh token is not refreshed"
 [ $(($(count refresh_token ok) - r0)) -eq 2 ] && ka_pass "two refreshes at the server" ||
 	ka_fail "refreshes: $(($(count refresh_token ok) - r0))"
 
+# ---- an answer that says expires_in 0 is stored as expired, never "never" -----
+standin_ctl '{"expires_in": 0}'
+clin "$T/good.pw" signin supabase --password-stdin
+expect_rc 0 "a sign-in answered with expires_in 0"
+expect_err "stored as expired" "the log says the token is expired"
+python3 -c 'import json, sys, time
+r = json.load(open(sys.argv[1]))
+assert "expires_at" in r and r["expires_at"] <= time.time(), r.get("expires_at")' "$(rec supabase)" &&
+	ka_pass "the record holds a past expiry" || ka_fail "expires_in 0 not stored as expired"
+standin_ctl '{"expires_in": 3600}'
+
 # ---- server errors: retried, reported, record untouched -----------------------
 server_errors supabase "$(rec supabase)"
 

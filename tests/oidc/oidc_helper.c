@@ -46,8 +46,7 @@ static enum ka_status check_fresh(const struct ka_service *s,
 {
 	(void)s;
 	(void)data;
-	if (r->access_token == NULL ||
-	    (r->expires_at != 0 && r->expires_at <= kai_now())) {
+	if (r->access_token == NULL || r->expires_at <= kai_now()) {
 		kai_error_set(err, KA_ERR_EXPIRED, "handed an expired token");
 		return KA_ERR_EXPIRED;
 	}

@@ -78,7 +78,7 @@ static void test_set(void **state)
 	assert_int_equal(load(fx, "envsvc", NULL, &r, &err), KA_OK);
 	assert_string_equal(r->access_token, TOKEN);
 	assert_false(ka_record_has_refresh_token(r));
-	assert_int_equal(ka_record_expires_at(r), 0);
+	assert_true(ka_record_expires_at(r) == KA_EXPIRES_NEVER);
 	assert_string_equal(ka_record_token_type(r), "Bearer");
 	assert_string_equal(ka_record_account(r), KA_ACCOUNT_DEFAULT);
 	assert_string_equal(ka_record_source(r), "env");

@@ -123,6 +123,29 @@ static long ms_since(const struct timespec *t0)
 	       (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+/* Each output in docs[n] is refused as unavailable, quietly, with an
+ * error that mentions `about` (when not NULL). */
+static void refuses_each(struct fx *fx, const char *const *docs, size_t n,
+			 const char *about)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct ka_record *r;
+		ka_error err;
+		enum ka_status st;
+		char *body;
+
+		assert_true(asprintf(&body, "cat <<'EOF'\n%s\nEOF", docs[i]) > 0);
+		prepare(fx, body, NULL);
+		free(body);
+		st = load(fx, NULL, &r, &err);
+		assert_failed_quietly(st, &err, fx, r);
+		assert_int_equal(err.code, KA_ERR_UNAVAILABLE);
+		if (about != NULL && !tu_contains(err.text, about))
+			fail_msg("output %zu: error [%s] does not mention %s",
+				 i, err.text, about);
+	}
+}
+
 /* ---- outputs ------------------------------------------------------------ */
 
 static void test_record(void **state)
@@ -195,21 +218,73 @@ static void test_exec_credential_bad(void **state)
 		"\"kind\": \"ExecCredential\", \"status\": {\"token\": \""
 		CANARY "\", \"token\": \"" CANARY "\"}}",
 	};
+
+	refuses_each(*state, docs, sizeof(docs) / sizeof(docs[0]), NULL);
+}
+
+/* An expiry is honoured (the epoch is long past, never "no expiry") or
+ * the output is refused: ExecCredential v1 and v1beta1, and the plain
+ * record's expires_in. */
+static void test_expiry_honoured(void **state)
+{
+	static const char *const docs[] = {
+		"{\"apiVersion\": \"client.authentication.k8s.io/v1\", "
+		"\"kind\": \"ExecCredential\", \"status\": {\"token\": \""
+		TOKEN "\", \"expirationTimestamp\": \"1970-01-01T00:00:00Z\"}}",
+		"{\"apiVersion\": \"client.authentication.k8s.io/v1beta1\", "
+		"\"kind\": \"ExecCredential\", \"status\": {\"token\": \""
+		TOKEN "\", \"expirationTimestamp\": \"1970-01-01T00:00:00Z\"}}",
+		"{\"access_token\": \"" TOKEN "\", \"expires_in\": 0}",
+		"{\"access_token\": \"" TOKEN "\", \"expires_at\": 0}",
+	};
 	struct fx *fx = *state;
 
 	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
-		struct ka_record *r;
+		struct ka_record *r = NULL;
 		ka_error err;
-		enum ka_status st;
 		char *body;
 
 		assert_true(asprintf(&body, "cat <<'EOF'\n%s\nEOF", docs[i]) > 0);
 		prepare(fx, body, NULL);
 		free(body);
-		st = load(fx, NULL, &r, &err);
-		assert_failed_quietly(st, &err, fx, r);
-		assert_int_equal(err.code, KA_ERR_UNAVAILABLE);
+		assert_int_equal(load(fx, NULL, &r, &err), KA_OK);
+		assert_true(ka_record_expires_at(r) <= time(NULL));
+		ka_record_free(r);
 	}
+	prepare(fx, "echo '{\"access_token\": \"" TOKEN "\", \"expires_in\": 600}'",
+		NULL);
+	{
+		struct ka_record *r = NULL;
+		ka_error err;
+		int64_t now = time(NULL);
+
+		assert_int_equal(load(fx, NULL, &r, &err), KA_OK);
+		assert_true(ka_record_expires_at(r) >= now + 600 &&
+			    ka_record_expires_at(r) <= time(NULL) + 600);
+		ka_record_free(r);
+	}
+}
+
+static void test_expiry_unreadable(void **state)
+{
+	static const char *const docs[] = {
+		"{\"access_token\": \"" CANARY "\", \"expires_in\": \"soon\"}",
+		"{\"access_token\": \"" CANARY "\", \"expires_in\": 60.5}",
+		"{\"access_token\": \"" CANARY "\", \"expires_in\": 1e300}",
+		"{\"access_token\": \"" CANARY "\", \"expires_in\": 60, "
+		"\"expires_at\": 4102444800}",
+		"{\"apiVersion\": \"client.authentication.k8s.io/v1beta1\", "
+		"\"kind\": \"ExecCredential\", \"status\": {\"token\": \""
+		CANARY "\", \"expirationTimestamp\": 0}}",
+		"{\"apiVersion\": \"client.authentication.k8s.io/v1\", "
+		"\"kind\": \"ExecCredential\", \"status\": {\"token\": \""
+		CANARY "\", \"expirationTimestamp\": \"1969-12-31T23:59:59Z\"}}",
+		/* no kind: its expiry would be lost in a token record */
+		"{\"access_token\": \"" CANARY "\", \"status\": {\"token\": \""
+		CANARY "\", \"expirationTimestamp\": \"2000-01-01T00:00:00Z\"}}",
+	};
+
+	refuses_each(*state, docs, sizeof(docs) / sizeof(docs[0]), "expir");
 }
 
 static void test_bad_json(void **state)
@@ -562,6 +637,8 @@ int main(void)
 		T(test_record),
 		T(test_exec_credential),
 		T(test_exec_credential_bad),
+		T(test_expiry_honoured),
+		T(test_expiry_unreadable),
 		T(test_bad_json),
 		T(test_not_signed_in),
 		T(test_exit_status),

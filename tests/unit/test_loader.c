@@ -1,9 +1,16 @@
-/* test_loader.c: loading modules via ka_ctx_new: ABI, names, arguments. */
+/* test_loader.c: loading modules via ka_ctx_new: ABI, names, arguments,
+ * the trusted module directory and loading through the checked file. */
 #include "config.h"
 
+#include <fcntl.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "kiwiauth-module.h"
@@ -312,6 +319,277 @@ static void test_counting_module(void **state)
 	free(log); free(svc); free(entry); free(counter);
 }
 
+/* ---- the module directory: trusted, checked on every component --------- */
+
+/* A module directory of our own under the sandbox: DIR/mods holding a
+ * copy of the built file module. */
+static char *own_moddir(struct fx *fx)
+{
+	char *src, *dst, *dir, cmd[4096];
+
+	assert_true(asprintf(&dir, "%s/mods", fx->tmp) > 0);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_true(asprintf(&src, "%s/file.so", getenv("KIWI_AUTH_MODULE_DIR")) > 0);
+	assert_true(asprintf(&dst, "%s/file.so", dir) > 0);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 0644 '%s'", src, dst, dst);
+	assert_int_equal(system(cmd), 0);
+	free(src);
+	free(dst);
+	return dir;
+}
+
+struct logbuf {
+	char text[4096];
+};
+
+static void log_into(int level, const char *msg, void *data)
+{
+	struct logbuf *lb = data;
+	char line[1200];
+
+	snprintf(line, sizeof(line), "%d %s\n", level, msg);
+	strncat(lb->text, line, sizeof(lb->text) - strlen(lb->text) - 1);
+}
+
+/* Open one file-source stanza with module_dir, leniently. */
+static struct ka_ctx *open_with_dir(struct fx *fx, const char *moddir,
+				    struct logbuf *lb)
+{
+	struct ka_options o = { .module_dir = moddir, .flags = KA_CTX_LENIENT,
+				.log = log_into, .log_data = lb };
+	char *entry = file_entry(fx), *text = stanza("svc", entry);
+	ka_error err;
+
+	free(fx->conf);
+	fx->conf = tu_write(fx->tmp, "kiwi-auth.conf", text, 0600);
+	free(text);
+	free(entry);
+	ka_ctx_free(fx->ctx);
+	fx->ctx = NULL;
+	o.config = fx->conf;
+	ka_error_clear(&err);
+	assert_int_equal(ka_ctx_new(&o, &fx->ctx, &err), KA_OK);
+	return fx->ctx;
+}
+
+static void assert_refused(struct fx *fx, const char *moddir,
+			   const char *path, const char *why)
+{
+	struct logbuf lb = { "" };
+	const char *e;
+
+	open_with_dir(fx, moddir, &lb);
+	e = disabled(fx, "svc");
+	assert_mentions(e, path);
+	assert_mentions(e, why);
+}
+
+static void test_trusted_dir_loads(void **state)
+{
+	struct fx *fx = *state;
+	struct logbuf lb = { "" };
+	char *dir = own_moddir(fx);
+
+	open_with_dir(fx, dir, &lb);
+	assert_usable(fx, "svc");
+	free(dir);
+}
+
+static void test_dir_group_writable(void **state)
+{
+	struct fx *fx = *state;
+	char *dir = own_moddir(fx);
+
+	assert_int_equal(chmod(dir, 0775), 0);
+	assert_refused(fx, dir, dir, "writable by group or others (mode 0775)");
+	assert_refused(fx, dir, dir, "chmod go-w");
+	assert_int_equal(chmod(dir, 0757), 0);
+	assert_refused(fx, dir, dir, "writable by group or others (mode 0757)");
+	free(dir);
+}
+
+/* A component above the module directory counts as much as the
+ * directory itself; only a root-owned sticky one (as /tmp) may be
+ * writable by others, since nobody else can rename what it holds. */
+static void test_parent_writable(void **state)
+{
+	struct fx *fx = *state;
+	char *dir = own_moddir(fx);
+
+	assert_int_equal(chmod(fx->tmp, 0777), 0);
+	assert_refused(fx, dir, fx->tmp, "writable by group or others (mode 0777)");
+	assert_int_equal(chmod(fx->tmp, 01777), 0);
+	if (geteuid() != 0)
+		assert_refused(fx, dir, fx->tmp, "mode 1777");
+	else {
+		/* root owns the sandbox: a sticky root-owned parent is fine
+		 * (as /tmp is); owned by another user it is not. */
+		struct logbuf lb = { "" };
+
+		open_with_dir(fx, dir, &lb);
+		assert_usable(fx, "svc");
+		assert_int_equal(chown(fx->tmp, 65534, 65534), 0);
+		assert_refused(fx, dir, fx->tmp, "owned by uid 65534");
+		assert_int_equal(chown(fx->tmp, 0, 0), 0);
+	}
+	assert_int_equal(chmod(fx->tmp, 0700), 0);
+	free(dir);
+}
+
+static void test_dir_owned_by_other(void **state)
+{
+	struct fx *fx = *state;
+	char *dir = own_moddir(fx);
+
+	if (geteuid() != 0) {
+		/* Only root can give a directory away: the other-owner case
+		 * is checked where the tests run as root (CI). The check is
+		 * the same code as for a parent, tested above. */
+		free(dir);
+		return;
+	}
+	assert_int_equal(chown(dir, 65534, 65534), 0);
+	assert_refused(fx, dir, dir, "owned by uid 65534");
+	assert_refused(fx, dir, dir, "owned by root or you");
+	free(dir);
+}
+
+static void test_module_file_refused(void **state)
+{
+	struct fx *fx = *state;
+	char *dir = own_moddir(fx), *so, *real;
+
+	assert_true(asprintf(&so, "%s/file.so", dir) > 0);
+	assert_true(asprintf(&real, "%s/real-file.so", dir) > 0);
+	assert_int_equal(chmod(so, 0664), 0);
+	assert_refused(fx, dir, so, "refusing module");
+	assert_refused(fx, dir, so, "writable by group or others");
+	assert_int_equal(chmod(so, 0644), 0);
+	assert_int_equal(rename(so, real), 0);
+	assert_int_equal(symlink(real, so), 0);
+	assert_refused(fx, dir, so, "symbolic link");
+	free(so);
+	free(real);
+	free(dir);
+}
+
+static void test_relative_dir_refused(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_refused(fx, "modules/.libs", "modules/.libs",
+		       "not an absolute path");
+}
+
+/* The loaded object is the descriptor that was checked: the dynamic
+ * loader knows it as /proc/self/fd/N, and N is the module file. */
+static int find_fd_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+	const char *want = data;
+	char target[4096];
+	ssize_t n;
+
+	(void)size;
+	if (strncmp(info->dlpi_name, "/proc/self/fd/", 14) != 0)
+		return 0;
+	n = readlink(info->dlpi_name, target, sizeof(target) - 1);
+	if (n < 0)
+		return 0;
+	target[n] = '\0';
+	return strcmp(target, want) == 0;
+}
+
+static void test_loaded_through_descriptor(void **state)
+{
+	struct fx *fx = *state;
+	struct logbuf lb = { "" };
+	char *dir = own_moddir(fx), *so, *real;
+
+	assert_true(asprintf(&so, "%s/file.so", dir) > 0);
+	real = realpath(so, NULL);
+	assert_non_null(real);
+	open_with_dir(fx, dir, &lb);
+	assert_usable(fx, "svc");
+	assert_true(dl_iterate_phdr(find_fd_object, real));
+	ka_ctx_free(fx->ctx);
+	fx->ctx = NULL;
+	assert_false(dl_iterate_phdr(find_fd_object, real));
+	free(real);
+	free(so);
+	free(dir);
+}
+
+/* ---- KIWI_AUTH_MODULE_DIR ---------------------------------------------------- */
+
+static void test_env_dir_logged(void **state)
+{
+	struct fx *fx = *state;
+	struct logbuf lb = { "" };
+	struct ka_options o = { .flags = KA_CTX_LENIENT | KA_CTX_NO_MODULES,
+				.log = log_into, .log_data = &lb };
+	char *text = stanza("svc", "module = \"env\"; variable = \"X\";");
+	ka_error err;
+
+	free(fx->conf);
+	fx->conf = tu_write(fx->tmp, "kiwi-auth.conf", text, 0600);
+	free(text);
+	o.config = fx->conf;
+	ka_error_clear(&err);
+	assert_int_equal(ka_ctx_new(&o, &fx->ctx, &err), KA_OK);
+	assert_mentions(lb.text, "6 modules from ");
+	assert_mentions(lb.text, getenv("KIWI_AUTH_MODULE_DIR"));
+	assert_mentions(lb.text, "(KIWI_AUTH_MODULE_DIR)");
+}
+
+/* Run the probe setuid to nobody (a process with privileges it was not
+ * started with): the variable is ignored and that is logged. Needs root
+ * to make the setuid copy, which CI has. */
+static void test_env_dir_ignored_setuid(void **state)
+{
+	struct fx *fx = *state;
+	const char *build = getenv("KA_TOP_BUILDDIR");
+	char *dir, *probe, *conf, cmd[8192], out[4096] = "", err[4096] = "";
+	struct statvfs vfs;
+	FILE *p;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "note: not root, the setuid case is checked in CI\n");
+		return;
+	}
+	assert_non_null(build);
+	/* Under the build tree: /tmp may be mounted nosuid. */
+	assert_true(asprintf(&dir, "%s/tests/unit/suid.%d", build, (int)getpid()) > 0);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(statvfs(dir, &vfs), 0);
+	if (vfs.f_flag & ST_NOSUID)
+		fail_msg("%s is on a nosuid file system: the setuid case cannot "
+			 "be checked there", dir);
+	assert_true(asprintf(&probe, "%s/moddir_probe", dir) > 0);
+	conf = tu_write(dir, "kiwi-auth.conf", "", 0644);
+	snprintf(cmd, sizeof(cmd), "cp '%s/tests/unit/moddir_probe' '%s' && "
+		 "chown 65534:65534 '%s' && chmod 06755 '%s'", build, probe,
+		 probe, probe);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "ASAN_OPTIONS=detect_leaks=0 "
+		 "KIWI_AUTH_MODULE_DIR=%s/evil '%s' '%s' 2>'%s/err'", fx->tmp,
+		 probe, conf, dir);
+	assert_non_null(p = popen(cmd, "r"));
+	assert_non_null(fgets(out, sizeof(out), p));
+	assert_int_equal(pclose(p), 0);
+	snprintf(cmd, sizeof(cmd), "%s/err", dir);
+	assert_non_null(p = fopen(cmd, "r"));
+	assert_true(fread(err, 1, sizeof(err) - 1, p) > 0);
+	fclose(p);
+	if (strcmp(out, KA_MODULEDIR "\n") != 0)
+		fail_msg("setuid probe used [%s], not " KA_MODULEDIR, out);
+	assert_mentions(err, "KIWI_AUTH_MODULE_DIR is ignored");
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(conf);
+	free(probe);
+	free(dir);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -325,6 +603,15 @@ int main(void)
 		T(test_wrong_type),
 		T(test_missing_required),
 		T(test_counting_module),
+		T(test_trusted_dir_loads),
+		T(test_dir_group_writable),
+		T(test_parent_writable),
+		T(test_dir_owned_by_other),
+		T(test_module_file_refused),
+		T(test_relative_dir_refused),
+		T(test_loaded_through_descriptor),
+		T(test_env_dir_logged),
+		T(test_env_dir_ignored_setuid),
 	};
 
 	if (getenv("KIWI_AUTH_MODULE_DIR") == NULL) {

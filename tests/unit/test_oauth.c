@@ -284,7 +284,7 @@ static void test_token_answer_keeps_refresh_token(void **state)
 		&err), KA_OK);
 	assert_string_equal(r->access_token, "kiwiCANARY+new");
 	assert_string_equal(r->refresh_token, "kiwiCANARY-old");
-	assert_int_equal(r->expires_at, 0);
+	assert_true(r->expires_at == KA_EXPIRES_NEVER);
 	assert_true(ka_record_has_scope(r, "kept"));
 	ka_record_free(r);
 	ka_record_free(prev);
@@ -327,6 +327,146 @@ static void test_token_garbage(void **state)
 	assert_false(tu_contains(err.text, "kiwiCANARY"));
 }
 
+/* ---- expiries in answers, read without a server --------------------------- */
+
+/* A context whose one service has a refresh stanza, so the answer
+ * readers have a module instance to log through; its log lands in log. */
+struct answer_fx {
+	char *dir;
+	struct ka_ctx *ctx;
+	const struct ka_mctx *m;
+	char log[2048];
+};
+
+static void capture(int level, const char *msg, void *data)
+{
+	struct answer_fx *fx = data;
+
+	(void)level;
+	strncat(fx->log, msg, sizeof(fx->log) - strlen(fx->log) - 2);
+	strcat(fx->log, "\n");
+}
+
+static void answer_fx_open(struct answer_fx *fx)
+{
+	char *conf;
+	struct ka_service *s;
+
+	memset(fx, 0, sizeof(*fx));
+	fx->dir = tu_sandbox();
+	conf = tu_write(fx->dir, "kiwi-auth.conf", "api: {\n"
+		"  hosts = [ \"https://api.example.com\" ];\n"
+		"  source = ( { module = \"file\"; } );\n"
+		"  refresh = { module = \"oauth2\"; };\n};\n", 0600);
+	fx->ctx = tu_ctx(conf, KA_CTX_NO_MODULES);
+	free(conf);
+	ka_ctx_set_log(fx->ctx, capture, fx);
+	s = kai_service_lookup(fx->ctx, "api");
+	assert_non_null(s);
+	assert_non_null(s->refresh);
+	fx->m = s->refresh;
+}
+
+static void answer_fx_close(struct answer_fx *fx)
+{
+	tu_sandbox_free(fx->ctx, fx->dir);
+}
+
+/* The record a JSON token answer (HTTP 200) gives. */
+static struct ka_record *answer_record(struct answer_fx *fx, const char *json)
+{
+	struct ka_http_response r = { .status = 200, .body = (char *)json,
+				      .len = strlen(json),
+				      .content_type = "application/json" };
+	struct ka_oauth_request req = { .url = "https://as.example/token" };
+	struct ka_oauth_error oe;
+	struct ka_record *rec = NULL;
+	ka_error err;
+
+	ka_error_clear(&err);
+	assert_int_equal(kai_oauth_token_answer(fx->m, &req, &r, &rec, &oe,
+						&err), KA_OK);
+	return rec;
+}
+
+static void test_expires_in_zero_or_less_is_expired(void **state)
+{
+	static const char *const answers[] = {
+		"{\"access_token\":\"a\",\"expires_in\":0}",
+		"{\"access_token\":\"a\",\"expires_in\":-5}",
+		"{\"access_token\":\"a\",\"expires_in\":\"0\"}",
+		"{\"access_token\":\"a\",\"expires_in\":-1e300}",
+	};
+	struct answer_fx fx;
+
+	(void)state;
+	answer_fx_open(&fx);
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		struct ka_record *r;
+
+		fx.log[0] = '\0';
+		r = answer_record(&fx, answers[i]);
+		assert_true(r->expires_at <= kai_now());
+		assert_false(kai_fresh_for(r->expires_at, kai_now(), 0));
+		if (!tu_contains(fx.log, "stored as already expired") ||
+		    !tu_contains(fx.log, "api: ") || tu_contains(fx.log, "never"))
+			fail_msg("answer %zu logged [%s]", i, fx.log);
+		ka_record_free(r);
+	}
+	answer_fx_close(&fx);
+}
+
+static void test_expires_in_huge_or_absent(void **state)
+{
+	struct answer_fx fx;
+	struct ka_record *r;
+	int64_t now = kai_now();
+
+	(void)state;
+	answer_fx_open(&fx);
+	/* A real of 1e300 converts without overflow (UBSan checks the
+	 * cast): capped at 100 years, not read as "never". */
+	r = answer_record(&fx, "{\"access_token\":\"a\",\"expires_in\":1e300,"
+			  "\"refresh_token\":\"b\","
+			  "\"refresh_token_expires_in\":1e300}");
+	assert_true(r->expires_at != KA_EXPIRES_NEVER);
+	assert_true(r->expires_at >= now + 100LL * 365 * 86400);
+	assert_true(r->expires_at <= kai_now() + 100LL * 365 * 86400);
+	assert_true(r->refresh_expires_at >= now + 100LL * 365 * 86400);
+	ka_record_free(r);
+	r = answer_record(&fx, "{\"access_token\":\"a\",\"expires_in\":59.9}");
+	assert_true(r->expires_at >= now + 59 && r->expires_at <= kai_now() + 59);
+	ka_record_free(r);
+	r = answer_record(&fx, "{\"access_token\":\"a\"}");
+	assert_true(r->expires_at == KA_EXPIRES_NEVER);
+	assert_true(r->refresh_expires_at == KA_EXPIRES_NEVER);
+	assert_string_equal(fx.log, "");
+	ka_record_free(r);
+	answer_fx_close(&fx);
+}
+
+static void test_device_answer_numbers(void **state)
+{
+	const char *json = "{\"device_code\":\"d\",\"user_code\":\"U-1\","
+		"\"verification_uri\":\"https://as.example/device\","
+		"\"expires_in\":1e300,\"interval\":-1e300}";
+	struct ka_http_response r = { .status = 200, .body = (char *)json,
+				      .len = strlen(json),
+				      .content_type = "application/json" };
+	struct kai_device_answer da;
+	struct ka_oauth_error oe;
+	ka_error err;
+
+	(void)state;
+	ka_error_clear(&err);
+	assert_int_equal(kai_oauth_device_answer(&r, &da, &oe, &err), KA_OK);
+	assert_string_equal(da.device_code, "d");
+	assert_string_equal(da.code, "U-1");
+	assert_true(da.expires_in == 100LL * 365 * 86400);
+	assert_true(da.interval == -100LL * 365 * 86400);
+	kai_secure_free(da.device_code);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +482,9 @@ int main(void)
 		cmocka_unit_test(test_token_answer_keeps_refresh_token),
 		cmocka_unit_test(test_token_error_answer),
 		cmocka_unit_test(test_token_garbage),
+		cmocka_unit_test(test_expires_in_zero_or_less_is_expired),
+		cmocka_unit_test(test_expires_in_huge_or_absent),
+		cmocka_unit_test(test_device_answer_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

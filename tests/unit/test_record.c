@@ -148,8 +148,53 @@ static void unknown_fields_are_ignored(void **state)
 	assert_int_equal(kai_record_from_json(j, strlen(j), &r, &err), KA_OK);
 	assert_true(ka_record_has_access_token(r));
 	assert_false(ka_record_has_refresh_token(r));
-	assert_int_equal(ka_record_expires_at(r), 0);
+	assert_true(ka_record_expires_at(r) == KA_EXPIRES_NEVER);
 	ka_record_free(r);
+}
+
+/* No expiry has its own value; 0 is the epoch, long expired. */
+static void never_and_the_epoch(void **state)
+{
+	const char *j0 = "{\"access_token\":\"x\",\"expires_at\":0}";
+	struct ka_service svc = { .min_valid = 60 };
+	struct ka_record *r = NULL, *back = NULL;
+	int64_t now = kai_now();
+	char *json = NULL;
+	ka_error err;
+
+	(void)state;
+	ka_error_clear(&err);
+	assert_int_equal(ka_record_new(&r), KA_OK);
+	assert_true(ka_record_expires_at(r) == KA_EXPIRES_NEVER);
+	assert_true(ka_record_refresh_expires_at(r) == KA_EXPIRES_NEVER);
+	assert_int_equal(ka_record_set_access_token(r, "x"), KA_OK);
+	assert_true(kai_record_usable(&svc, r, now));
+	assert_int_equal(kai_record_to_json(r, &json, NULL), KA_OK);
+	assert_false(tu_contains(json, "expires_at"));
+	kai_secure_free(json);
+	ka_record_free(r);
+
+	assert_int_equal(kai_record_from_json(j0, strlen(j0), &back, &err), KA_OK);
+	assert_int_equal(ka_record_expires_at(back), 0);
+	assert_false(kai_record_usable(&svc, back, now));
+	assert_int_equal(kai_record_to_json(back, &json, NULL), KA_OK);
+	assert_true(tu_contains(json, "\"expires_at\":0"));
+	kai_secure_free(json);
+	ka_record_free(back);
+}
+
+static void freshness_never_overflows(void **state)
+{
+	(void)state;
+	assert_true(kai_fresh_for(KA_EXPIRES_NEVER, INT64_MAX - 1, INT64_MAX));
+	assert_true(kai_fresh_for(KA_EXPIRES_NEVER, INT64_MIN, 0));
+	assert_false(kai_fresh_for(INT64_MIN, 0, 0));
+	assert_false(kai_fresh_for(INT64_MIN, INT64_MIN, 0));
+	assert_false(kai_fresh_for(0, 0, 0));
+	assert_false(kai_fresh_for(100, 40, 60));
+	assert_true(kai_fresh_for(101, 40, 60));
+	assert_true(kai_fresh_for(INT64_MAX - 1, INT64_MIN, INT64_MAX));
+	assert_false(kai_fresh_for(INT64_MAX - 1, -1, INT64_MAX));
 }
 
 static void longest_tokens_fit_a_record(void **state)
@@ -194,6 +239,8 @@ int main(void)
 		cmocka_unit_test(oversized_json),
 		cmocka_unit_test(unknown_fields_are_ignored),
 		cmocka_unit_test(longest_tokens_fit_a_record),
+		cmocka_unit_test(never_and_the_epoch),
+		cmocka_unit_test(freshness_never_overflows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
