@@ -186,7 +186,7 @@ static struct ka_service *read_service(struct loader *ld, struct layer *ly,
 	struct ka_service *s;
 
 	s = service_new(config_setting_name(g), file,
-			(int)config_setting_source_line(g), ly->user);
+			kai_setting_line(g), ly->user);
 	if (s == NULL || kai_stanza_read(ld->ctx, s, g) != KA_OK) {
 		kai_service_free(s);
 		nomem(ld);
@@ -206,7 +206,7 @@ static void read_global(struct loader *ld, const char *file, int user,
 	for (int i = 0; i < config_setting_length(g); i++) {
 		const config_setting_t *c = config_setting_get_elem(g, (unsigned)i);
 		const char *name = config_setting_name(c);
-		int line = (int)config_setting_source_line(c);
+		int line = kai_setting_line(c);
 
 		if (strcmp(name, "audit_file") == 0) {
 			const char *v = config_setting_get_string(c);
@@ -315,7 +315,7 @@ static void read_top(struct loader *ld, struct layer *ly, const char *file,
 		     const config_setting_t *c)
 {
 	const char *name = config_setting_name(c);
-	int line = (int)config_setting_source_line(c);
+	int line = kai_setting_line(c);
 	struct ka_service *s;
 
 	if (config_setting_type(c) != CONFIG_TYPE_GROUP) {
@@ -351,63 +351,81 @@ static int find_include(const char *buf)
  * (confsplit.c says why). */
 #define CONFIG_PIECE (16 * 1024)
 
-/* The pieces of one file, each parsed by libconfig. */
+/* One piece of a file, parsed by libconfig, and the number of lines
+ * before it; each is allocated on its own, since libconfig's settings
+ * point back at their config_t and the root's hook at the offset. */
+struct piece {
+	config_t cf;
+	int lines_before;
+};
+
+/* The pieces of one file. */
 struct pieces {
-	config_t *cf;
+	struct piece **v;
 	size_t n;
 };
 
 static void pieces_free(struct pieces *pc)
 {
-	for (size_t i = 0; i < pc->n; i++)
-		config_destroy(&pc->cf[i]);
-	free(pc->cf);
-	pc->cf = NULL;
+	for (size_t i = 0; i < pc->n; i++) {
+		config_destroy(&pc->v[i]->cf);
+		free(pc->v[i]);
+	}
+	free(pc->v);
+	pc->v = NULL;
 	pc->n = 0;
 }
 
-/* Parse buf[0..len) piece by piece. Each piece is handed to libconfig
- * after as many newlines as lines came before it, so the lines libconfig
- * reports are those of the file. 0, or the first failing piece's line
- * (its message in *why), or -1 when out of memory. */
-static int parse_pieces(const char *buf, size_t len, struct pieces *pc,
+int kai_setting_line(const config_setting_t *c)
+{
+	const config_setting_t *root = c;
+	const struct piece *p;
+
+	while (root->parent != NULL)
+		root = root->parent;
+	p = config_setting_get_hook(root);
+	return (int)config_setting_source_line(c) +
+	       (p != NULL ? p->lines_before : 0);
+}
+
+/* Parse buf[0..len) piece by piece; each piece's root setting knows how
+ * many lines came before it (kai_setting_line adds them). 0, or the
+ * first failing piece's line in the file (its message in *why), or -1
+ * when out of memory. */
+static int parse_pieces(char *buf, size_t len, struct pieces *pc,
 			const char **why)
 {
-	size_t from = 0, lines = 0, cap = 0;
-	char *text = NULL;
-	config_t *v;
-	int rc = 0;
+	size_t from = 0;
+	int lines = 0, rc = 0;
 
 	while (rc == 0 && from < len) {
 		size_t to = kai_conf_cut(buf, len, from, CONFIG_PIECE);
-		size_t need = lines + (to - from) + 1;
+		struct piece **v, *p;
+		char keep = buf[to];
 
-		if (need > cap) {
-			kai_buf_free(&(struct kai_buf){ .p = text, .cap = cap });
-			if ((text = malloc(need)) == NULL)
-				return -1;
-			cap = need;
+		if ((v = realloc(pc->v, (pc->n + 1) * sizeof(*v))) == NULL ||
+		    (p = calloc(1, sizeof(*p))) == NULL) {
+			if (v != NULL)
+				pc->v = v;
+			return -1;
 		}
-		memset(text, '\n', lines);
-		memcpy(text + lines, buf + from, to - from);
-		text[lines + to - from] = '\0';
-		if ((v = realloc(pc->cf, (pc->n + 1) * sizeof(*v))) == NULL) {
-			rc = -1;
-			break;
+		pc->v = v;
+		pc->v[pc->n++] = p;
+		p->lines_before = lines;
+		config_init(&p->cf);
+		buf[to] = '\0';	/* the piece alone, in place */
+		if (!config_read_string(&p->cf, buf + from)) {
+			*why = config_error_text(&p->cf);
+			rc = config_error_line(&p->cf);
+			rc = lines + (rc > 0 ? rc : 1);
+		} else {
+			config_setting_set_hook(config_root_setting(&p->cf), p);
 		}
-		pc->cf = v;
-		config_init(&pc->cf[pc->n]);
-		if (!config_read_string(&pc->cf[pc->n], text)) {
-			*why = config_error_text(&pc->cf[pc->n]);
-			rc = config_error_line(&pc->cf[pc->n]);
-			rc = rc > 0 ? rc : 1;
-		}
-		pc->n++;
+		buf[to] = keep;
 		for (size_t i = from; i < to; i++)
 			lines += buf[i] == '\n';
 		from = to;
 	}
-	kai_buf_free(&(struct kai_buf){ .p = text, .cap = cap });
 	return rc;
 }
 
@@ -436,7 +454,7 @@ static void read_file(struct loader *ld, struct layer *ly, const char *path)
 		file_fail(ld, "%s:%d: %s", path, line, why);
 	/* A file that does not parse gives no service at all. */
 	for (size_t k = 0; line == 0 && k < pc.n; k++) {
-		const config_setting_t *root = config_root_setting(&pc.cf[k]);
+		const config_setting_t *root = config_root_setting(&pc.v[k]->cf);
 
 		for (int i = 0; ld->st != KA_ERR_NOMEM &&
 		     i < config_setting_length(root); i++)

@@ -277,6 +277,11 @@ void kai_service_fail(struct ka_ctx *ctx, struct ka_service *s,
 	KAI_PRINTF(5, 6);
 const struct kai_arg *kai_mctx_arg(const struct ka_mctx *m, const char *name);
 
+/* The line of a setting in its file (config.c): libconfig's line in the
+ * piece it was parsed from, plus the lines before that piece. */
+struct config_setting_t;
+int kai_setting_line(const struct config_setting_t *c);
+
 /* confsplit.c: where the run of top-level settings that starts at from
  * and is at least want bytes long ends in buf[0..len) (the byte after a
  * ';' or ',' outside strings, comments and brackets), or len. */

@@ -41,7 +41,7 @@ static void sfail(struct stanza *st, const config_setting_t *c,
 		msg = NULL;
 	va_end(ap);
 	kai_service_fail(st->ctx, st->s, st->s->file,
-			 (int)config_setting_source_line(c), "%s",
+			 kai_setting_line(c), "%s",
 			 msg != NULL ? msg : "out of memory while reading the "
 			 "configuration");
 	free(msg);
@@ -309,7 +309,7 @@ static int add_arg(struct stanza *st, struct ka_mctx *m,
 	a = &v[m->nargs];
 	memset(a, 0, sizeof(*a));
 	m->nargs++;
-	a->line = (int)config_setting_source_line(c);
+	a->line = kai_setting_line(c);
 	a->name = strdup(config_setting_name(c));
 	if (a->name == NULL)
 		return -1;
@@ -395,7 +395,7 @@ static struct ka_mctx *read_mctx(struct stanza *st, const config_setting_t *g,
 	m->svc = st->s;
 	m->control = source ? KA_CONTROL_REQUIRED : 0;
 	m->file = st->s->file;
-	m->line = (int)config_setting_source_line(g);
+	m->line = kai_setting_line(g);
 	for (int i = 0; i < config_setting_length(g); i++)
 		if (mctx_key(st, m, config_setting_get_elem(g, (unsigned)i),
 			     what) < 0)

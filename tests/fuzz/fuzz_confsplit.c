@@ -1,8 +1,8 @@
 /* fuzz_confsplit.c: cutting configuration text into pieces for libconfig
  * (confsplit.c). When libconfig parses the whole text, it parses every
- * piece the cutter makes (each after as many newlines as came before
- * it), and the pieces hold the same top-level settings, in the same
- * order, at the same lines. */
+ * piece the cutter makes, and the pieces hold the same top-level
+ * settings, in the same order, at the same lines once the lines before
+ * each piece are added (as kai_setting_line adds them). */
 #include "config.h"
 
 #include <libconfig.h>
@@ -19,7 +19,7 @@ struct names {
 	size_t n;
 };
 
-static void collect(config_t *cf, struct names *out)
+static void collect(config_t *cf, int offset, struct names *out)
 {
 	const config_setting_t *root = config_root_setting(cf);
 
@@ -30,7 +30,7 @@ static void collect(config_t *cf, struct names *out)
 
 		snprintf(out->v[out->n], sizeof(out->v[0]), "%s",
 			 name != NULL ? name : "");
-		out->line[out->n++] = (int)config_setting_source_line(c);
+		out->line[out->n++] = (int)config_setting_source_line(c) + offset;
 	}
 }
 
@@ -51,22 +51,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	config_init(&cf);
 	ok = config_read_string(&cf, text);
 	if (ok)
-		collect(&cf, &whole);
+		collect(&cf, 0, &whole);
 	config_destroy(&cf);
 	/* Cut as often as the cutter can: at every terminator. */
 	while (ok && from < size) {
 		size_t to = kai_conf_cut(text, size, from, 1);
 
 		fuzz_assert(to > from && to <= size);
-		buf = malloc(lines + (to - from) + 1);
+		buf = malloc(to - from + 1);
 		fuzz_assert(buf != NULL);
-		memset(buf, '\n', lines);
-		memcpy(buf + lines, text + from, to - from);
-		buf[lines + to - from] = '\0';
+		memcpy(buf, text + from, to - from);
+		buf[to - from] = '\0';
 		config_init(&cf);
 		/* The whole parsed: a piece of whole settings parses too. */
 		fuzz_assert(config_read_string(&cf, buf));
-		collect(&cf, &pieces);
+		collect(&cf, (int)lines, &pieces);
 		config_destroy(&cf);
 		free(buf);
 		for (size_t i = from; i < to; i++)

@@ -550,6 +550,42 @@ static void directory_without_main_file(void **state)
 	free(cfg);
 }
 
+/* A file larger than one libconfig piece: every line number is the
+ * file's, in the last piece as in the first, for stanza errors and for a
+ * syntax error that fails the whole file. */
+static void large_file_keeps_its_lines(void **state)
+{
+	char *dir = *state, *path, *text = NULL, *bad;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	struct ka_ctx *ctx;
+	int line = 1;
+
+	assert_non_null(m);
+	for (int i = 0; i < 1000; i++, line += 3)
+		fprintf(m, "s%d = {\n  hosts = [\"https://h%d.example\"];\n"
+			"  source = ({module=\"file\";}); };\n", i, i);
+	/* line is now that of the next stanza; its third line is wrong. */
+	fprintf(m, "late = {\n  hosts = [\"https://late.example\"];\n"
+		"  nonsense = 1;\n  source = ({module=\"file\";}); };\n");
+	assert_int_equal(fclose(m), 0);
+	assert_true(len > 3 * 16384);
+	ctx = load_text(dir, text, &path);
+	assert_int_equal(ka_service_count(ctx), 1001);
+	assert_true(has_diag(ctx, path, line + 2, "unknown key 'nonsense'"));
+	ka_ctx_free(ctx);
+	free(path);
+	/* A syntax error far into the file fails it, at its own line. */
+	bad = strstr(text, "nonsense = 1;");
+	memcpy(bad, "nonsense = ;", 12);
+	ctx = load_text(dir, text, &path);
+	assert_int_equal(ka_service_count(ctx), 0);
+	assert_true(has_diag(ctx, path, line + 2, "syntax error"));
+	ka_ctx_free(ctx);
+	free(path);
+	free(text);
+}
+
 static void duplicate_across_services_d(void **state)
 {
 	char *dir = *state, *cfg, *b;
@@ -897,6 +933,7 @@ int main(void)
 		T(services_d_order_and_filter),
 		T(directory_without_main_file),
 		T(duplicate_across_services_d),
+		T(large_file_keeps_its_lines),
 		T(missing_explicit_path),
 		T(refuses_group_writable_file),
 		T(refuses_writable_services_d),
