@@ -276,9 +276,11 @@ static struct ka_service *layer_find(const struct layer *ly, const char *name,
 /* Put s in place of the stanza of the same name at i. */
 static void layer_replace(struct layer *ly, size_t i, struct ka_service *s)
 {
+	/* The index holds the old stanza's name: re-key it before that
+	 * name is freed. */
+	kai_index_set(&ly->names, s->name, place(i));
 	kai_service_free(ly->v[i]);
 	ly->v[i] = s;
-	kai_index_set(&ly->names, s->name, place(i));
 }
 
 static void layer_clear(struct layer *ly)

@@ -111,6 +111,8 @@ void kai_index_set(struct kai_index *ix, const char *key, void *value)
 	struct kai_index_slot *e = ix->cap ? find(ix, key, len, hash(key, len)) :
 				   NULL;
 
-	if (e != NULL && e->key != NULL)
+	if (e != NULL && e->key != NULL) {
+		e->key = key; /* the caller's key outlives the old one */
 		e->value = value;
+	}
 }
