@@ -18,6 +18,9 @@
 
 #include "kiwiauth.h"
 
+#define BENCH_NAME "bench_authorize"
+#include "bench.h"
+
 #define ROUNDS 300000
 #define REPEAT 7		/* medians of: the machine is shared */
 #define HTTP_ROUNDS 3000
@@ -25,34 +28,6 @@
 
 static struct ka_ctx *ctx;
 static char url[128];
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static __attribute__((noreturn)) void die(const char *what, const ka_error *err)
-{
-	fprintf(stderr, "bench_authorize: %s%s%s\n", what, err ? ": " : "",
-		err ? err->text : "");
-	exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
 
 /* ---- authorize loop ------------------------------------------------------ */
 

@@ -13,6 +13,9 @@
 
 #include "kai.h"
 
+#define BENCH_NAME "bench_keyring"
+#include "bench.h"
+
 #define SERVICE "benchsvc"
 #define ACCOUNT "default"
 #define READS 400		/* of each kind, alternating one by one */
@@ -20,27 +23,6 @@
 #define CACHED_OPS 1000000
 
 #define schema kiwiauth_keyring_schema
-
-static double now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e9 + t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static long rss_kb(void)
 {
@@ -53,13 +35,6 @@ static long rss_kb(void)
 		resident = 0;
 	fclose(f);
 	return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-static __attribute__((noreturn)) void die(const char *what, const ka_error *err)
-{
-	fprintf(stderr, "bench_keyring: %s: %s\n", what,
-		err != NULL ? err->text : "failed");
-	exit(1);
 }
 
 static struct ka_ctx *open_ctx(char **dir_out)

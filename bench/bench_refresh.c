@@ -19,6 +19,9 @@
 
 #include "kai.h"
 
+#define BENCH_NAME "bench_refresh"
+#include "bench.h"
+
 #define ROUNDS 40
 #define STORM_PROCS 4
 #define STORM_THREADS 16
@@ -35,25 +38,11 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void report(const char *what, double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof(*v), cmp_double);
 	printf("%-46s median %7.2f ms  p90 %7.2f ms  (n=%d)\n", what,
 	       v[n / 2], v[n * 9 / 10], n);
-}
-
-static __attribute__((noreturn)) void die(const char *what, const ka_error *err)
-{
-	fprintf(stderr, "bench_refresh: %s: %s\n", what,
-		err != NULL ? err->text : strerror(errno));
-	exit(1);
 }
 
 /* ---- sign-in: the conversation starts the test driver -------------------- */

@@ -17,6 +17,9 @@
 
 #include "kiwiauth.h"
 
+#define BENCH_NAME "bench_scale"
+#include "bench.h"
+
 #define RUNS 5			/* medians of this many */
 #define ROUNDS 200000
 #define RSS_ROUNDS 20000
@@ -26,35 +29,6 @@ static const int sizes[] = { 10, 100, 1000, 10000 };
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 
 static char dir[256];
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-__attribute__((noreturn))
-static void die(const char *what, const ka_error *err)
-{
-	fprintf(stderr, "bench_scale: %s%s%s\n", what, err ? ": " : "",
-		err ? err->text : "");
-	exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
 
 /* ---- the configuration: n services, one stanza each ------------------------ */
 
@@ -247,6 +221,7 @@ static void *floor_loop(void *arg)
 		f->base->next = NULL;
 	}
 	f->ns = (now_ns() - t0) / f->rounds;
+	(void)sink;
 	return NULL;
 }
 
@@ -267,8 +242,8 @@ static double floor_ns(int n)
 /* ---- two threads ------------------------------------------------------------------ */
 
 /* The speed-up of two threads over one, the median of RUNS tries, each
- * one thread then two. run(i) starts thread i's loop on its own data and
- * gives its ns per call. */
+ * one thread then two. fn runs one loop on its argument's own data and
+ * leaves its ns per call where ns1 / ns2 point. */
 typedef void *(*loop_fn)(void *);
 
 static double scaling(loop_fn fn, void *one, void *two[2], const double *ns1,
