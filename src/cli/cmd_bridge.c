@@ -77,6 +77,8 @@ static int run_kube(struct cli_opts *o, const char *service,
 	ka_error_clear(&err);
 	st = ka_export(ctx, service, account, "kubectl", kube_write, &ko, &err);
 	rc = st == KA_OK ? CLI_EXIT_OK : cli_report(st, &err);
+	if (st == KA_ERR_DENIED)
+		rc = CLI_EXIT_DENIED;	/* not exported to kubectl */
 	ka_ctx_free(ctx);
 	return rc;
 }

@@ -136,7 +136,8 @@ static void usage(FILE *f)
 		"  4  not signed in (authentication required, token expired)\n"
 		"  5  a source was unavailable (keyring locked, unsafe file\n"
 		"     permissions, timeout, corrupt record, ...)\n"
-		"  6  request: the URL's origin or the scope is not allowed\n"
+		"  6  request: the URL's origin or the scope is not allowed;\n"
+		"     kube-credential: the service does not export to kubectl\n"
 		"  7  request: the server answered with an HTTP error (>= 400)\n"
 		"\n"
 		"Modules are loaded from $KIWI_AUTH_MODULE_DIR if set.\n");

@@ -10,7 +10,11 @@ challenge. The right one is the token in TOKENFILE, read on every request
 refreshed token is the right one at once: "Authorization: Bearer TOKEN",
 or Basic with TOKEN as the password (git).
 
-Usage: bearer_standin.py MODE PORTFILE LOGFILE TOKENFILE [GIT_PROJECT_ROOT]
+Usage: bearer_standin.py MODE PORTFILE LOGFILE TOKENFILE [EXTRA]
+
+EXTRA is the repositories' directory (git), or a PEM file with a
+certificate and its key (kube): then the stand-in speaks TLS, as kubectl
+sends a user's credentials only to an https server.
 
 LOGFILE gets one JSON line per request: path, the scheme of the
 credential and whether it matched, never the credential.
@@ -20,11 +24,14 @@ import hmac
 import http.server
 import json
 import os
+import ssl
 import subprocess
 import sys
 
 MODE, PORTFILE, LOGFILE, TOKENFILE = sys.argv[1:5]
-PROJECT_ROOT = sys.argv[5] if len(sys.argv) > 5 else None
+EXTRA = sys.argv[5] if len(sys.argv) > 5 else None
+PROJECT_ROOT = EXTRA if MODE == "git" else None
+CERT = EXTRA if MODE == "kube" else None
 BACKEND = "/usr/lib/git-core/git-http-backend"
 
 
@@ -141,6 +148,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 def main():
     server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    if CERT:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(CERT)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     tmp = PORTFILE + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(server.server_address[1]))
