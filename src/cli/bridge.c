@@ -92,6 +92,22 @@ static int key_ok(const char *k, size_t n)
 	return 1;
 }
 
+/* A URL scheme (RFC 3986): a letter, then letters, digits, '+', '-', '.'. */
+static int scheme_ok(const char *v, size_t n)
+{
+	if (n == 0 || !((v[0] | 0x20) >= 'a' && (v[0] | 0x20) <= 'z'))
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		char c = v[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+		      c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
 static int has_ctl(const char *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -292,7 +308,7 @@ static int fill(const struct raw *r, struct gitcred *out, const char **why)
 		*why = "the request names no host";
 		return -1;
 	}
-	if (pn >= sizeof(out->protocol) || !key_ok(r->v[K_PROTOCOL], pn)) {
+	if (pn >= sizeof(out->protocol) || !scheme_ok(r->v[K_PROTOCOL], pn)) {
 		*why = "the protocol is not a scheme such as https";
 		return -1;
 	}

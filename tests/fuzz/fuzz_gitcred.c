@@ -34,8 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		fuzz_assert(why == NULL);
 		fuzz_assert(c.protocol[0] != '\0' && c.host[0] != '\0');
-		fuzz_assert(strspn(c.protocol, "abcdefghijklmnopqrstuvwxyz_") ==
-			    strlen(c.protocol));
+		fuzz_assert(c.protocol[0] >= 'a' && c.protocol[0] <= 'z');
+		fuzz_assert(strspn(c.protocol, "abcdefghijklmnopqrstuvwxyz"
+				   "0123456789+-.") == strlen(c.protocol));
 		fuzz_assert(strspn(c.host, "abcdefghijklmnopqrstuvwxyz"
 				   "0123456789-._:[]") == strlen(c.host));
 		fuzz_assert(memchr(data, '\0', size) == NULL &&
