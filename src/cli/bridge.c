@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,15 +59,34 @@ out:
 
 /* ---- git's credential protocol ----------------------------------------- */
 
-enum { K_PROTOCOL, K_HOST, K_PATH, K_USERNAME, K_PASSWORD, K_URL, K_N };
+enum { K_PROTOCOL, K_HOST, K_PATH, K_USERNAME, K_PASSWORD, K_URL,
+       K_CREDENTIAL, K_N };
 static const char *const keys[K_N] = {
 	"protocol", "host", "path", "username", "password", "url",
+	"credential",
 };
 
 struct raw {
 	const char *v[K_N];	/* into the request buffer */
 	size_t n[K_N];
+	int cap_authtype, www_bearer;
 };
+
+static int is(const char *a, size_t n, const char *b)
+{
+	return strlen(b) == n && memcmp(a, b, n) == 0;
+}
+
+/* The values of multi-valued keys that matter here. */
+static void multi(struct raw *r, const char *k, size_t klen, const char *v,
+		  size_t vlen)
+{
+	if (is(k, klen, "capability[]") && is(v, vlen, "authtype"))
+		r->cap_authtype = 1;
+	if (is(k, klen, "wwwauth[]") && vlen >= 6 &&
+	    strncasecmp(v, "bearer", 6) == 0 && (vlen == 6 || v[6] == ' '))
+		r->www_bearer = 1;
+}
 
 void gitcred_clear(struct gitcred *c)
 {
@@ -258,8 +278,9 @@ static int parse_line(const char *line, size_t n, struct raw *r,
 		       "character";
 		return -1;
 	}
+	multi(r, line, klen, eq + 1, vlen);
 	for (int k = 0; k < K_N; k++) {
-		if (strlen(keys[k]) != klen || memcmp(keys[k], line, klen) != 0)
+		if (!is(line, klen, keys[k]))
 			continue;
 		if (raw_set(r, k, eq + 1, vlen) != 0) {
 			*why = "a key is given twice with different values";
@@ -296,7 +317,7 @@ static void lower(char *s)
 			*s = (char)(*s - 'A' + 'a');
 }
 
-static int fill(const struct raw *r, struct gitcred *out, const char **why)
+static int fill(struct raw *r, struct gitcred *out, const char **why)
 {
 	size_t pn = r->n[K_PROTOCOL];
 
@@ -317,6 +338,11 @@ static int fill(const struct raw *r, struct gitcred *out, const char **why)
 		       "optional :port";
 		return -1;
 	}
+	if (r->v[K_PASSWORD] == NULL && r->v[K_CREDENTIAL] != NULL) {
+		/* erase after a Bearer credential: compared as a password */
+		r->v[K_PASSWORD] = r->v[K_CREDENTIAL];
+		r->n[K_PASSWORD] = r->n[K_CREDENTIAL];
+	}
 	memcpy(out->protocol, r->v[K_PROTOCOL], pn);
 	memcpy(out->host, r->v[K_HOST], r->n[K_HOST]);
 	lower(out->protocol);
@@ -333,6 +359,8 @@ static int fill(const struct raw *r, struct gitcred *out, const char **why)
 		return -1;
 	}
 	out->password_len = r->v[K_PASSWORD] != NULL ? r->n[K_PASSWORD] : 0;
+	out->cap_authtype = r->cap_authtype;
+	out->www_bearer = r->www_bearer;
 	return 0;
 }
 

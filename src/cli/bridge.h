@@ -31,10 +31,16 @@ struct gitcred {
 	char host[GITCRED_HOST_MAX + 1];	/* lowercase, ":port" kept */
 	char *path;		/* or NULL (malloc'd) */
 	char *username;		/* or NULL (malloc'd) */
-	/* The password git sent (store, erase), or NULL: malloc'd, wiped by
+	/* The password git sent (store, erase), or the pre-encoded credential
+	 * when there is no password, or NULL: malloc'd, wiped by
 	 * gitcred_clear. */
 	char *password;
 	size_t password_len;
+	/* git 2.46 and newer: it takes a pre-encoded credential
+	 * (capability[]=authtype), and the server offered Bearer
+	 * (wwwauth[]=Bearer ...). */
+	int cap_authtype;
+	int www_bearer;
 };
 
 /* Parse a request of git's credential protocol, buf[0..len): key=value

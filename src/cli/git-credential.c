@@ -134,20 +134,25 @@ static const char *account_of(const struct ka_service *s,
 
 struct answer {
 	const char *username;
+	int bearer;	/* answer authtype=Bearer and credential= */
 };
 
 static enum ka_status answer_write(const char *token, size_t len,
 				   int64_t expires_at, void *data)
 {
 	const struct answer *a = data;
-	size_t cap = len + strlen(a->username) + 96, pos;
+	size_t cap = len + strlen(a->username) + 128, pos;
 	enum ka_status st = KA_OK;
 	char *buf;
 	int r;
 
 	if ((buf = malloc(cap)) == NULL)
 		return KA_ERR_NOMEM;
-	r = snprintf(buf, cap, "username=%s\npassword=", a->username);
+	if (a->bearer)
+		r = snprintf(buf, cap, "capability[]=authtype\nauthtype=Bearer\n"
+			     "credential=");
+	else
+		r = snprintf(buf, cap, "username=%s\npassword=", a->username);
 	pos = (size_t)r;
 	memcpy(buf + pos, token, len);
 	pos += len;
@@ -163,7 +168,8 @@ static enum ka_status answer_write(const char *token, size_t len,
 	return st;
 }
 
-/* erase: only when the password git rejected is the token we hold. */
+/* erase: only when the password (or the Bearer credential) git rejected
+ * is the token we hold. */
 struct compare {
 	const struct gitcred *c;
 	int same;
@@ -214,7 +220,9 @@ static int do_erase(struct ka_ctx *ctx, const struct ka_service *s,
 static int do_get(struct ka_ctx *ctx, const struct ka_service *s,
 		  const struct gitcred *c)
 {
-	struct answer a = { username_of(s) };
+	/* git 2.46+ that offers a pre-encoded credential to a server that
+	 * asked for Bearer gets one; otherwise Basic's username/password. */
+	struct answer a = { username_of(s), c->cap_authtype && c->www_bearer };
 	enum ka_status st;
 	ka_error err;
 

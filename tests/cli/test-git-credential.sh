@@ -129,6 +129,27 @@ now=$(date +%s)
 	ka_pass "password_expiry_utc is the token's expiry" ||
 	ka_fail "password_expiry_utc: '$exp'"
 
+# git 2.46+ offers capability[]=authtype; a server that asked for Bearer then
+# gets the token as a pre-encoded credential (asked of the helper: git 2.39
+# does not speak it), and one that did not gets Basic's username/password.
+printf 'credential=kiwiCANARY-%s\n' "$RAND" > "$T/canary-credential"
+printf 'capability[]=authtype\nprotocol=http\nhost=127.0.0.1:%s\nwwwauth[]=Bearer realm="x"\n\n' \
+	"$PORT" > "$T/req-bearer"
+helper bearer "$T/req-bearer" get
+expect_rc 0 "the helper answers a request that takes authtype"
+grep -q '^authtype=Bearer$' "$T/bearer.out" &&
+	grep -F -x -q -f "$T/canary-credential" "$T/bearer.out" &&
+	! grep -q '^password=' "$T/bearer.out" &&
+	ka_pass "Bearer asked for: authtype=Bearer and credential, no password" ||
+	ka_fail "Bearer answer: $(sed 's/=.*/=.../' "$T/bearer.out")"
+printf 'capability[]=authtype\nprotocol=http\nhost=127.0.0.1:%s\nwwwauth[]=Basic realm="x"\n\n' \
+	"$PORT" > "$T/req-basic"
+helper basic "$T/req-basic" get
+grep -F -x -q -f "$T/canary-answer" "$T/basic.out" &&
+	! grep -q '^credential=' "$T/basic.out" &&
+	ka_pass "Basic asked for: username and password" ||
+	ka_fail "Basic answer: $(sed 's/=.*/=.../' "$T/basic.out")"
+
 # ---- nothing for others -------------------------------------------------------
 printf 'protocol=http\nhost=other.invalid\n\n' > "$T/req-other"
 gitrun fill-other "$T/req-other" credential fill
@@ -239,6 +260,11 @@ gitrun store "$T/req-store" credential approve
 gitrun reject-other "$T/req-store" credential reject
 ka_run status repo
 expect_rc 0 "erase of a password git got elsewhere: still signed in"
+printf 'protocol=http\nhost=127.0.0.1:%s\nauthtype=Bearer\ncredential=not-the-token\n\n' \
+	"$PORT" > "$T/req-erase-cred"
+helper erase-cred "$T/req-erase-cred" erase
+ka_run status repo
+expect_rc 0 "erase of a credential that is not the token: still signed in"
 { printf 'protocol=http\nhost=127.0.0.1:%s\nusername=oauth2\n' "$PORT"
   cat "$T/canary-answer"; printf '\n'; } > "$T/req-reject"
 gitrun reject "$T/req-reject" credential reject
