@@ -147,16 +147,25 @@ KAI_API enum ka_status ka_account_use(struct ka_ctx *ctx, const char *service,
 	return st;
 }
 
+/* The only account the sources list, if there is exactly one. */
+struct only {
+	char *name;	/* NULL: none yet */
+	int many;
+};
+
 static void only_one(const char *account, void *data)
 {
-	char **only = data;
+	struct only *o = data;
 
-	if (*only == NULL)
-		*only = kai_strdup(account);
-	else if (*only != (char *)data) {
-		free(*only);
-		*only = (char *)data;	/* more than one */
+	if (o->many)
+		return;
+	if (o->name == NULL) {
+		o->name = kai_strdup(account);
+		return;
 	}
+	free(o->name);
+	o->name = NULL;
+	o->many = 1;
 }
 
 KAI_API enum ka_status ka_account_pick(struct ka_ctx *ctx, const char *service,
@@ -165,7 +174,6 @@ KAI_API enum ka_status ka_account_pick(struct ka_ctx *ctx, const char *service,
 {
 	KAI_ERROR_LOCAL(err);
 	const char *dflt = NULL, *from = "given";
-	char *only = NULL;
 	struct ka_service *s;
 	enum ka_status st;
 
@@ -191,13 +199,14 @@ KAI_API enum ka_status ka_account_pick(struct ka_ctx *ctx, const char *service,
 			account = s->default_account;
 			from = "default_account";
 		} else {
+			struct only o = { NULL, 0 };
 			ka_error e;
 
 			ka_error_clear(&e);
-			(void)ka_accounts(ctx, service, only_one, &only, &e);
-			if (only != NULL && only != (char *)&only) {
-				snprintf(buf, n, "%s", only);
-				free(only);
+			(void)ka_accounts(ctx, service, only_one, &o, &e);
+			if (o.name != NULL) {
+				snprintf(buf, n, "%s", o.name);
+				free(o.name);
 				from = "only";
 				goto out;
 			}
