@@ -90,6 +90,10 @@ struct pick {
 	const struct ka_service *svc;	/* the one that exports to git */
 	const struct ka_service *other;	/* one that matches but does not */
 	unsigned n;
+	/* Services whose git_paths hold the request's path come first: the
+	 * one for "org/" wins over the one for the whole host. */
+	const struct ka_service *by_path;
+	unsigned n_path;
 };
 
 static int exports_git(const struct ka_service *s)
@@ -116,8 +120,22 @@ static void pick_service(struct ka_ctx *ctx, const struct gitcred *c,
 			p->other = s;
 			continue;
 		}
-		p->svc = s;
-		p->n++;
+		switch (ka_service_git_path_match(s, c->path)) {
+		case 1:
+			p->by_path = s;
+			p->n_path++;
+			break;
+		case -1:
+			p->svc = s;
+			p->n++;
+			break;
+		default:
+			break;	/* its git_paths do not hold this path */
+		}
+	}
+	if (p->n_path > 0) {
+		p->svc = p->by_path;
+		p->n = p->n_path;
 	}
 }
 

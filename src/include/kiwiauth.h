@@ -148,6 +148,10 @@ const char *ka_service_default_account(const struct ka_service *s);
 /* The programs its `export` names ("git", "kubectl"); none by default. */
 size_t ka_service_export_count(const struct ka_service *s);
 const char *ka_service_export(const struct ka_service *s, size_t i);
+/* The service's git_paths against a repository path git sent (NULL: it
+ * sent none): -1 the service sets no git_paths (any path will do), 1 path
+ * is one of them or under one, 0 not. */
+int ka_service_git_path_match(const struct ka_service *s, const char *path);
 /* 1 if the service is usable and url's origin matches one of its hosts
  * (as ka_authorize checks it: https, http only for loopback), else 0. */
 int ka_service_allows_url(const struct ka_service *s, const char *url);

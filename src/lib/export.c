@@ -52,6 +52,51 @@ KAI_API int ka_service_allows_url(const struct ka_service *s, const char *url)
 	return kai_origin_allowed(&o, s);
 }
 
+/* 1 if path is prefix, or under it: "org/" covers "org/repo.git", "org"
+ * covers "org" and "org/repo.git" but not "organisation/x". */
+static int path_under(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (strncmp(path, prefix, n) != 0)
+		return 0;
+	return prefix[n - 1] == '/' || path[n] == '\0' || path[n] == '/';
+}
+
+/* 1 if a path could mean another one on the server: a "." or ".."
+ * segment, a percent escape, a backslash. */
+static int path_tricky(const char *p)
+{
+	if (strchr(p, '%') != NULL || strchr(p, '\\') != NULL)
+		return 1;
+	for (const char *seg = p; *seg != '\0';) {
+		size_t n = strcspn(seg, "/");
+
+		if ((n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return 1;
+		seg += n;
+		while (*seg == '/')
+			seg++;
+	}
+	return 0;
+}
+
+KAI_API int ka_service_git_path_match(const struct ka_service *s,
+				      const char *path)
+{
+	if (s->git_paths.n == 0)
+		return -1;
+	if (path == NULL || path_tricky(path))
+		return 0;
+	while (*path == '/')
+		path++;
+	for (size_t i = 0; i < s->git_paths.n; i++)
+		if (path_under(path, s->git_paths.v[i]))
+			return 1;
+	return 0;
+}
+
 /* ---- the user's choice of account ------------------------------------- */
 
 static int account_ok(const char *a)

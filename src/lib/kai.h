@@ -241,6 +241,9 @@ struct ka_service {
 	 * handed to by a bridge; empty: none (export.c). */
 	struct kai_strv exports;
 	int export_line;	/* where `export` was set, 0: not set */
+	/* `git_paths`: repository path prefixes git may get the token for
+	 * (matched only when git sends a path); empty: any path. */
+	struct kai_strv git_paths;
 	char *default_account;	/* `default_account`, or NULL */
 	int locked;
 	int user;		/* 1 if from the user layer */

@@ -591,6 +591,32 @@ static void key_export(struct stanza *st, const config_setting_t *c)
 	}
 }
 
+static void key_git_paths(struct stanza *st, const config_setting_t *c)
+{
+	const char *v;
+
+	if (!is_seq(c) || config_setting_length(c) == 0) {
+		sfail(st, c, "'git_paths' must be a non-empty list of repository "
+		      "paths, e.g. git_paths = [ \"kiwi-org/\" ];");
+		return;
+	}
+	for (int i = 0; i < config_setting_length(c); i++) {
+		if ((v = elem_string(c, i)) == NULL || v[0] == '\0' ||
+		    v[0] == '/' || kai_has_ctl(v) || strlen(v) > 1024) {
+			sfail(st, config_setting_get_elem(c, (unsigned)i),
+			      "git_paths[%d] must be a repository path such as "
+			      "\"org/\" or \"org/repo.git\" (no leading '/', no "
+			      "control characters)", i);
+			continue;
+		}
+		if (!kai_strv_contains(&st->s->git_paths, v) &&
+		    kai_strv_add(&st->s->git_paths, v) != KA_OK) {
+			st->oom = 1;
+			return;
+		}
+	}
+}
+
 static void key_default_account(struct stanza *st, const config_setting_t *c)
 {
 	const char *v;
@@ -670,6 +696,7 @@ static const struct {
 	{ "locked", key_locked },
 	{ "export", key_export },
 	{ "default_account", key_default_account },
+	{ "git_paths", key_git_paths },
 };
 
 
@@ -695,7 +722,7 @@ enum ka_status kai_stanza_read(struct ka_ctx *ctx, struct ka_service *s,
 		else
 			sfail(&st, c, "unknown key '%s' (known: description, hosts, "
 			      "scopes, header, source, refresh, min_valid, timeout, "
-			      "locked, export, default_account)",
+			      "locked, export, default_account, git_paths)",
 			      config_setting_name(c));
 	}
 	kai_service_header_split(s);

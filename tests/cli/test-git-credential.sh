@@ -41,7 +41,10 @@ RAND=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 [ ${#RAND} -eq 24 ] || { echo "cannot read /dev/urandom" >&2; exit 1; }
 printf 'kiwiCANARY-%s\n' "$RAND" > "$T/canary"
 printf 'password=kiwiCANARY-%s\n' "$RAND" > "$T/canary-answer"
-printf '%s\n' "$RAND" > "$T/patterns"
+RAND2=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+printf 'kiwiCANARY-%s\n' "$RAND2" > "$T/canary2"
+printf 'password=kiwiCANARY-%s\n' "$RAND2" > "$T/canary2-answer"
+printf '%s\n%s\n' "$RAND" "$RAND2" > "$T/patterns"
 
 has_canary() { grep -F -q -f "$T/patterns" "$@"; }
 
@@ -75,6 +78,13 @@ repo: {
   source = ( { module = "file"; directory = "$TOK"; } );
   export = [ "git" ];
 };
+team: {
+  description = "the same host, for the repositories under team/ only";
+  hosts = [ "http://127.0.0.1:$PORT" ];
+  source = ( { module = "file"; directory = "$TOK"; } );
+  export = [ "git" ];
+  git_paths = [ "team/" ];
+};
 noexport: {
   hosts = [ "http://localhost:*" ];
   source = ( { module = "file"; directory = "$TOK"; } );
@@ -86,6 +96,8 @@ ka_run_in "$T/canary" token set repo --expires-in 3600
 expect_rc 0 "the canary is stored for repo"
 ka_run_in "$T/canary" token set noexport
 expect_rc 0 "and for noexport"
+ka_run_in "$T/canary2" token set team
+expect_rc 0 "a second canary for team"
 
 # gitrun NAME INPUT ARGS...: git with INPUT on stdin, output in $T/NAME.*
 gitrun() {
@@ -149,6 +161,31 @@ grep -F -x -q -f "$T/canary-answer" "$T/basic.out" &&
 	! grep -q '^credential=' "$T/basic.out" &&
 	ka_pass "Basic asked for: username and password" ||
 	ka_fail "Basic answer: $(sed 's/=.*/=.../' "$T/basic.out")"
+
+# git_paths: with a path under team/ (git sends it with credential.useHttpPath)
+# the team service answers; a path that could mean another one does not.
+printf 'protocol=http\nhost=127.0.0.1:%s\npath=team/tools.git\n\n' "$PORT" \
+	> "$T/req-team"
+gitrun fill-team "$T/req-team" -c credential.useHttpPath=true credential fill
+grep -F -x -q -f "$T/canary2-answer" "$T/fill-team.out" &&
+	ka_pass "git_paths: the path under team/ gets team's token" ||
+	ka_fail "git_paths: team's token not given"
+printf 'protocol=http\nhost=127.0.0.1:%s\npath=other/tools.git\n\n' "$PORT" \
+	> "$T/req-nonteam"
+gitrun fill-nonteam "$T/req-nonteam" -c credential.useHttpPath=true credential fill
+grep -F -x -q -f "$T/canary-answer" "$T/fill-nonteam.out" &&
+	ka_pass "git_paths: another path gets the host's service" ||
+	ka_fail "git_paths: another path"
+for p in 'team/../other.git' 'team/%2e%2e/other.git' 'teamwork/x.git'; do
+	printf 'protocol=http\nhost=127.0.0.1:%s\npath=%s\n\n' "$PORT" "$p" \
+		> "$T/req-tricky"
+	helper tricky "$T/req-tricky" get
+	if grep -F -q -f "$T/canary2" "$T/tricky.out"; then
+		ka_fail "git_paths: $p got team's token"
+	else
+		ka_pass "git_paths: $p does not get team's token"
+	fi
+done
 
 # ---- nothing for others -------------------------------------------------------
 printf 'protocol=http\nhost=other.invalid\n\n' > "$T/req-other"

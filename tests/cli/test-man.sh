@@ -111,7 +111,7 @@ page_has kiwi-auth.1 '^\.SH SECURITY' "kiwi-auth.1 has a SECURITY section"
 # The keys live in config.c (global) and stanza.c (service stanzas).
 CONFIG_C=$T/config-keys.c
 cat "$SRC/src/lib/config.c" "$SRC/src/lib/stanza.c" > "$CONFIG_C" 2> /dev/null
-SERVICE_KEYS="description hosts scopes header source refresh min_valid timeout locked export default_account"
+SERVICE_KEYS="description hosts scopes header source refresh min_valid timeout locked export default_account git_paths"
 GLOBAL_KEYS="audit_file audit_syslog"
 ENTRY_KEYS="module control"
 for k in $SERVICE_KEYS $GLOBAL_KEYS $ENTRY_KEYS; do

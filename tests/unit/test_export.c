@@ -114,6 +114,40 @@ static void stanza_keys(void **state)
 	assert_false(ka_service_allows_url(s, "http://none.example/x"));
 }
 
+static void git_paths(void **state)
+{
+	struct fixture *f = *state;
+	const struct ka_service *s;
+
+	f->conf = tu_write(f->dir, "kiwi-auth.conf",
+		"a: { hosts = [\"https://a.example\"];\n"
+		"  source = ({ module = \"file\"; });\n"
+		"  git_paths = [ \"org/\", \"solo\", \"x/y.git\" ]; };\n"
+		"b: { hosts = [\"https://b.example\"];\n"
+		"  source = ({ module = \"file\"; }); };\n"
+		"c: { hosts = [\"https://c.example\"];\n"
+		"  source = ({ module = \"file\"; }); git_paths = [ \"/abs\" ]; };\n",
+		0600);
+	f->ctx = tu_ctx(f->conf, KA_CTX_LENIENT);
+	s = ka_service_find(f->ctx, "a");
+	assert_int_equal(ka_service_git_path_match(s, "org/repo.git"), 1);
+	assert_int_equal(ka_service_git_path_match(s, "/org/repo.git"), 1);
+	assert_int_equal(ka_service_git_path_match(s, "solo"), 1);
+	assert_int_equal(ka_service_git_path_match(s, "solo/r.git"), 1);
+	assert_int_equal(ka_service_git_path_match(s, "x/y.git"), 1);
+	assert_int_equal(ka_service_git_path_match(s, "soloist/r.git"), 0);
+	assert_int_equal(ka_service_git_path_match(s, "organ/r.git"), 0);
+	assert_int_equal(ka_service_git_path_match(s, "org/../evil.git"), 0);
+	assert_int_equal(ka_service_git_path_match(s, "org/./r.git"), 0);
+	assert_int_equal(ka_service_git_path_match(s, "org/%2e%2e/r.git"), 0);
+	assert_int_equal(ka_service_git_path_match(s, "org\\..\\r.git"), 0);
+	assert_int_equal(ka_service_git_path_match(s, NULL), 0);
+	s = ka_service_find(f->ctx, "b");
+	assert_int_equal(ka_service_git_path_match(s, "org/repo.git"), -1);
+	s = ka_service_find(f->ctx, "c");
+	assert_true(tu_contains(ka_service_error(s), "git_paths[0] must be"));
+}
+
 static void bad_keys(void **state)
 {
 	struct fixture *f = *state;
@@ -354,6 +388,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(stanza_keys),
+		T(git_paths),
 		T(bad_keys),
 		T(export_policy),
 		T(not_signed_in),
