@@ -6,13 +6,18 @@ set -eu
 PKGS="build-essential autoconf automake libtool pkg-config
 libsecret-1-dev libcurl4-openssl-dev libconfig-dev libjansson-dev
 libcmocka-dev gnome-keyring dbus dbus-x11 libsecret-tools python3 curl
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev git openssl"
 
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing="$missing $p"
 done
+# kubectl for tests/cli/test-kube-credential.sh: any kubectl on PATH will
+# do (e.g. a newer one from Kubernetes' own repository); else Debian's.
+command -v kubectl >/dev/null 2>&1 ||
+	dpkg-query -W -f='${Status}' kubernetes-client 2>/dev/null |
+	grep -q "ok installed" || missing="$missing kubernetes-client"
 [ -z "$missing" ] && exit 0
 
 SUDO=""

@@ -83,6 +83,12 @@ int cli_open_service(const struct cli_opts *o, const char *name,
 		     struct ka_ctx **ctx, const struct ka_service **svc);
 /* Checks an --account value; returns an exit code. */
 int cli_check_account(const char *cmd, const char *account);
+/* account when not NULL; else the account ka_account_pick chooses for
+ * service (the user's choice, default_account, the only one), in buf;
+ * !only_ok: not merely because it is the only one (a command that
+ * destroys something acts on an account that was named somewhere). */
+const char *cli_pick_account(struct ka_ctx *ctx, const char *service,
+			     const char *account, char buf[257], int only_ok);
 /* Writes a JSON value to stdout and frees it. Returns an exit code. */
 int cli_json_print(json_t *value);
 int64_t cli_now(void);
@@ -102,5 +108,7 @@ int cmd_logout(struct cli_opts *o, int argc, char **argv);
 int cmd_signin(struct cli_opts *o, int argc, char **argv);
 int cmd_refresh(struct cli_opts *o, int argc, char **argv);
 int cmd_request(struct cli_opts *o, int argc, char **argv);
+int cmd_kube_credential(struct cli_opts *o, int argc, char **argv);
+int cmd_account(struct cli_opts *o, int argc, char **argv);
 
 #endif /* KIWI_AUTH_CLI_H */

@@ -218,7 +218,7 @@ static int run_signin(struct cli_opts *o, const char *service,
 	struct conv_state cs = { a->so.no_browser, a->password_stdin };
 	const struct ka_service *svc;
 	struct ka_ctx *ctx = NULL;
-	char name[72];
+	char name[72], picked[257];
 	enum ka_status st;
 	ka_error err;
 	int rc;
@@ -229,6 +229,8 @@ static int run_signin(struct cli_opts *o, const char *service,
 	if ((rc = cli_open_service(o, service, &ctx, &svc)) != CLI_EXIT_OK)
 		return rc;
 	ka_ctx_set_conversation(ctx, converse, &cs);
+	account = a->rs.url != NULL && account == NULL ? KA_ACCOUNT_DEFAULT :
+		  cli_pick_account(ctx, service, account, picked, 1);
 	snprintf(name, sizeof(name), "%s", service != NULL ? service : "");
 	if (a->rs.url != NULL)
 		st = ka_signin_resource(ctx, &a->rs, account, &a->so, name,
@@ -320,7 +322,7 @@ int cmd_signin(struct cli_opts *o, int argc, char **argv)
 {
 	const char *scopes[MAX_SCOPES + 1] = { NULL };
 	struct signin_args a = { .so = { NULL, scopes, 0, 0 } };
-	const char *account = KA_ACCOUNT_DEFAULT, *service;
+	const char *account = NULL, *service;
 	int rc;
 
 	if ((rc = signin_options(o, argc, argv, &account, scopes, &a)) >= 0)
@@ -348,6 +350,7 @@ static int run_refresh(struct cli_opts *o, const char *service,
 {
 	const struct ka_service *svc;
 	struct ka_ctx *ctx = NULL;
+	char picked[257];
 	enum ka_status st;
 	ka_error err;
 	int rc, refreshed = 0;
@@ -355,6 +358,7 @@ static int run_refresh(struct cli_opts *o, const char *service,
 	ka_error_clear(&err);
 	if ((rc = cli_open_service(o, service, &ctx, &svc)) != CLI_EXIT_OK)
 		return rc;
+	account = cli_pick_account(ctx, service, account, picked, 1);
 	st = ka_refresh(ctx, service, account, flags, &refreshed, &err);
 	if (st != KA_OK) {
 		rc = cli_report(st, &err);
@@ -377,7 +381,7 @@ int cmd_refresh(struct cli_opts *o, int argc, char **argv)
 		{ "if-needed", no_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *account = KA_ACCOUNT_DEFAULT, *service;
+	const char *account = NULL, *service;
 	unsigned flags = KA_REFRESH_FORCE;
 	int c, rc;
 

@@ -20,6 +20,7 @@ struct row {
 	json_t *scope_list;
 	int refreshable;
 	char *message;		/* why not signed in, or NULL */
+	const char *dflt;	/* how this is the default account, or NULL */
 	int rc;			/* exit code this row stands for */
 };
 
@@ -208,6 +209,8 @@ static void report_service(struct report *rep, struct ka_ctx *ctx,
 			   const struct ka_service *svc, const char *account)
 {
 	struct accounts acc = { NULL, 0, 0, 0 };
+	const char *why = NULL;
+	char dflt[257];
 	struct row *row;
 	ka_error err;
 	size_t i;
@@ -226,13 +229,28 @@ static void report_service(struct report *rep, struct ka_ctx *ctx,
 		report_account(rep, ctx, svc, account);
 		return;
 	}
-	/* The default account always shows; then every account a source
-	 * can list. A source that cannot list is the library's to skip. */
-	accounts_add(&acc, KA_ACCOUNT_DEFAULT);
+	/* The default account always shows, first; then every account a
+	 * source can list. A source that cannot list is the library's to
+	 * skip. */
+	ka_error_clear(&err);
+	if (ka_account_pick(ctx, ka_service_name(svc), NULL, dflt,
+			    sizeof(dflt), &why, &err) != KA_OK) {
+		snprintf(dflt, sizeof(dflt), "%s", KA_ACCOUNT_DEFAULT);
+		why = NULL;
+	}
+	if (why != NULL && strcmp(why, "only") == 0 &&
+	    strcmp(dflt, KA_ACCOUNT_DEFAULT) == 0)
+		why = "default";
+	accounts_add(&acc, dflt);
 	ka_error_clear(&err);
 	(void)ka_accounts(ctx, ka_service_name(svc), accounts_cb, &acc, &err);
-	for (i = 0; i < acc.n; i++)
+	for (i = 0; i < acc.n; i++) {
+		size_t at = rep->n;
+
 		report_account(rep, ctx, svc, acc.v[i]);
+		if (i == 0 && rep->n > at)
+			rep->rows[at].dflt = why != NULL ? why : "default";
+	}
 	if (acc.oom)
 		rep->oom = 1;
 	accounts_clear(&acc);
@@ -308,6 +326,12 @@ static void print_table(const struct report *rep)
 		       r->refreshable ? "yes" : "no",
 		       r->scopes != NULL && r->scopes[0] != '\0' ? r->scopes
 		       : "-");
+		if (r->dflt != NULL && strcmp(r->dflt, "default") != 0)
+			printf("  default account of %s (%s)\n", r->service,
+			       strcmp(r->dflt, "chosen") == 0 ?
+			       "chosen with 'kiwi-auth account use'" :
+			       strcmp(r->dflt, "only") == 0 ? "the only account" :
+			       "default_account in its stanza");
 		if (r->message != NULL)
 			printf("  %s\n", r->message);
 	}
@@ -324,8 +348,10 @@ static json_t *json_row(struct ka_ctx *ctx, const struct row *r, int64_t now)
 		exp = json_integer((json_int_t)seconds_left(r, now));
 		at = json_integer((json_int_t)r->expires_at);
 	}
-	return json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o, s:o, s:b, s:s?, s:o}",
+	return json_pack("{s:s, s:s, s:b, s:s?, s:s, s:s?, s:o, s:o, s:o, s:b, "
+		"s:s?, s:o}",
 		"service", r->service, "account", r->account,
+		"default", r->dflt != NULL, "default_from", r->dflt,
 		"state", r->state, "source", r->source, "expires_in", exp,
 		"expires_at", at,
 		"scopes", r->scope_list != NULL ? json_incref(r->scope_list)

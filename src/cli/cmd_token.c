@@ -489,6 +489,7 @@ static int run_logout(struct cli_opts *o, const char *service,
 	const struct ka_service *svc;
 	struct ka_logout_result res;
 	struct ka_ctx *ctx = NULL;
+	char picked[257];
 	unsigned erased = 0;
 	enum ka_status st;
 	ka_error err;
@@ -497,6 +498,7 @@ static int run_logout(struct cli_opts *o, const char *service,
 	ka_error_clear(&err);
 	if ((rc = cli_open_service(o, service, &ctx, &svc)) != CLI_EXIT_OK)
 		return rc;
+	account = cli_pick_account(ctx, service, account, picked, 0);
 	/* Revokes at the server first when the refresh module can. */
 	st = ka_logout(ctx, service, account, &res, &err);
 	erased = res.erased;
@@ -528,7 +530,7 @@ static int run_logout(struct cli_opts *o, const char *service,
 
 int cmd_logout(struct cli_opts *o, int argc, char **argv)
 {
-	const char *account = KA_ACCOUNT_DEFAULT, *service;
+	const char *account = NULL, *service;
 	int rc;
 
 	if (cli_getopt(o, "logout", argc, argv, CLI_COMMON_SHORT "a:",

@@ -72,6 +72,16 @@ static const struct cli_cmd commands[] = {
 	  "deadline for the whole exchange (default: the service's timeout,\n"
 	  "else 30 s). Exits 6 when the origin or scope is denied, 7 on an\n"
 	  "HTTP error status" },
+	{ "kube-credential", cmd_kube_credential, "SERVICE [--account A]",
+	  "print a kubectl ExecCredential (client.authentication.k8s.io v1,\n"
+	  "or v1beta1 when KUBERNETES_EXEC_INFO asks for it) holding the\n"
+	  "token and its expiry, refreshed first when needed; only for a\n"
+	  "service whose export lists \"kubectl\" (exit 6 otherwise)" },
+	{ "account", cmd_account, "use SERVICE ACCOUNT | account reset SERVICE",
+	  "choose the account a command without --account uses for SERVICE\n"
+	  "(kept in $XDG_STATE_HOME/kiwi-auth/accounts/), or forget the\n"
+	  "choice: then the stanza's default_account, else the only\n"
+	  "account, else \"default\"" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -126,7 +136,8 @@ static void usage(FILE *f)
 		"  4  not signed in (authentication required, token expired)\n"
 		"  5  a source was unavailable (keyring locked, unsafe file\n"
 		"     permissions, timeout, corrupt record, ...)\n"
-		"  6  request: the URL's origin or the scope is not allowed\n"
+		"  6  request: the URL's origin or the scope is not allowed;\n"
+		"     kube-credential: the service does not export to kubectl\n"
 		"  7  request: the server answered with an HTTP error (>= 400)\n"
 		"\n"
 		"Modules are loaded from $KIWI_AUTH_MODULE_DIR if set.\n");

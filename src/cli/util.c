@@ -336,3 +336,21 @@ void cli_describe_print(struct ka_ctx *ctx, const char *service,
 	ka_service_describe(ctx, service, describe_print_cb, (void *)indent,
 			    &err);
 }
+
+const char *cli_pick_account(struct ka_ctx *ctx, const char *service,
+			     const char *account, char buf[257], int only_ok)
+{
+	const char *why = NULL;
+	ka_error err;
+
+	if (account != NULL || service == NULL)
+		return account;
+	ka_error_clear(&err);
+	if (ka_account_pick(ctx, service, NULL, buf, 257, &why, &err) != KA_OK) {
+		cli_warn("%s; using account %s", err.text, KA_ACCOUNT_DEFAULT);
+		return KA_ACCOUNT_DEFAULT;
+	}
+	if (!only_ok && strcmp(why, "only") == 0)
+		return KA_ACCOUNT_DEFAULT;
+	return buf;
+}

@@ -143,6 +143,18 @@ enum ka_control ka_service_source_control(const struct ka_service *s,
 					  size_t i);
 int ka_service_source_writable(const struct ka_service *s, size_t i);
 const char *ka_service_refresh_module(const struct ka_service *s); /* or NULL */
+/* The stanza's default_account, or NULL. */
+const char *ka_service_default_account(const struct ka_service *s);
+/* The programs its `export` names ("git", "kubectl"); none by default. */
+size_t ka_service_export_count(const struct ka_service *s);
+const char *ka_service_export(const struct ka_service *s, size_t i);
+/* The service's git_paths against a repository path git sent (NULL: it
+ * sent none): -1 the service sets no git_paths (any path will do), 1 path
+ * is one of them or under one, 0 not. */
+int ka_service_git_path_match(const struct ka_service *s, const char *path);
+/* 1 if the service is usable and url's origin matches one of its hosts
+ * (as ka_authorize checks it: https, http only for loopback), else 0. */
+int ka_service_allows_url(const struct ka_service *s, const char *url);
 
 /* What a service's refresh module knows about where its tokens come from,
  * read without a network request: fn is called once per item, with key
@@ -225,6 +237,41 @@ enum ka_status ka_erase(struct ka_ctx *ctx, const char *service,
 typedef void (*ka_account_fn)(const char *account, void *data);
 enum ka_status ka_accounts(struct ka_ctx *ctx, const char *service,
 			   ka_account_fn fn, void *data, ka_error *err);
+
+/* ---- accounts and export ---------------------------------------------- */
+
+/* The account to use for service when the caller names none: account
+ * itself when not NULL; else the user's choice (ka_account_use); else the
+ * stanza's default_account; else the only account its sources list; else
+ * KA_ACCOUNT_DEFAULT. buf (n >= 257 bytes) gets it; *why (may be NULL) a
+ * static word for where it came from: "given", "chosen",
+ * "default_account", "only" or "default". */
+enum ka_status ka_account_pick(struct ka_ctx *ctx, const char *service,
+			       const char *account, char *buf, size_t n,
+			       const char **why, ka_error *err);
+
+/* Remember account as the user's choice for service, in a private file
+ * under $XDG_STATE_HOME/kiwi-auth/accounts/ (written atomically); NULL
+ * forgets the choice. Only this user, only this service. */
+enum ka_status ka_account_use(struct ka_ctx *ctx, const char *service,
+			      const char *account, ka_error *err);
+
+/* Receives an exported token: len bytes (NUL-terminated, in wiped memory
+ * that lives for the call only; do not keep it) and its expiry (UTC
+ * seconds or KA_EXPIRES_NEVER). Return KA_OK, or an error status. */
+typedef enum ka_status (*ka_export_fn)(const char *token, size_t len,
+				       int64_t expires_at, void *data);
+
+/* Hand the token of (service, account) to fn, for a bridge to the program
+ * `program` ("git", "kubectl"): the one exception to "a token leaves only
+ * inside a request", and only when the service's `export` names program
+ * (else KA_ERR_DENIED, naming the setting). account NULL: as
+ * ka_account_pick chooses. The token is refreshed first when it is not
+ * usable. Every call, refused or not, is an audit event with the token's
+ * keyed fingerprint, never the token. */
+enum ka_status ka_export(struct ka_ctx *ctx, const char *service,
+			 const char *account, const char *program,
+			 ka_export_fn fn, void *data, ka_error *err);
 
 /* ==== executor API ===================================================== *
  *

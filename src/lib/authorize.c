@@ -198,7 +198,7 @@ static void audit(const struct ka_ctx *ctx, const struct ka_service *s,
 		.outcome = st == KA_OK ? "injected" : "refused",
 		.service = s != NULL ? s->name : req->service,
 		.scope = req->scope,
-		.account = req->account != NULL ? req->account : KA_ACCOUNT_DEFAULT,
+		.account = kai_account_or_default(s, req->account),
 		.origin = origin[0] != '\0' ? origin : NULL,
 		.method = req->method,
 		.tool = req->tool,
@@ -219,7 +219,7 @@ static void info_set(struct ka_auth_info *info, const struct ka_service *s,
 	memset(info, 0, sizeof(*info));
 	info->svc = s;
 	snprintf(info->account, sizeof(info->account), "%s",
-		 req->account != NULL ? req->account : KA_ACCOUNT_DEFAULT);
+		 kai_account_or_default(s, req->account));
 	if (req->scope != NULL)
 		snprintf(info->scope, sizeof(info->scope), "%s", req->scope);
 }
@@ -232,8 +232,7 @@ enum ka_status kai_authorize_origin(struct ka_ctx *ctx, struct ka_service *s,
 {
 	struct authz a;		/* its 4 KiB line buffer is not zeroed */
 	struct curl_slist *node = NULL;
-	const char *account = req->account != NULL ? req->account :
-			      KA_ACCOUNT_DEFAULT;
+	const char *account = kai_account_or_default(s, req->account);
 	enum ka_status st;
 
 	a.req = req;

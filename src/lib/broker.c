@@ -490,6 +490,16 @@ enum ka_status kai_service_check(const struct ka_service *s, ka_error *err)
 	return KA_OK;
 }
 
+const char *kai_account_or_default(const struct ka_service *s,
+				   const char *account)
+{
+	if (account != NULL)
+		return account;
+	if (s != NULL && s->default_account != NULL)
+		return s->default_account;
+	return KA_ACCOUNT_DEFAULT;
+}
+
 enum ka_status kai_resolve(struct ka_ctx *ctx, const char *service,
 			   const char **account, struct ka_service **out,
 			   ka_error *err)
@@ -502,10 +512,8 @@ enum ka_status kai_resolve(struct ka_ctx *ctx, const char *service,
 		kai_error_set(err, KA_ERR_INVALID, "no context");
 		return KA_ERR_INVALID;
 	}
-	if (*account == NULL)
-		*account = KA_ACCOUNT_DEFAULT;
-	if (**account == '\0' || kai_has_ctl(*account) ||
-	    strlen(*account) > 256) {
+	if (*account != NULL && (**account == '\0' || kai_has_ctl(*account) ||
+				 strlen(*account) > 256)) {
 		kai_error_set(err, KA_ERR_INVALID,
 			      "account names must be 1 to 256 printable bytes");
 		return KA_ERR_INVALID;
@@ -521,6 +529,7 @@ enum ka_status kai_resolve(struct ka_ctx *ctx, const char *service,
 	}
 	if ((st = kai_service_check(s, err)) != KA_OK)
 		return st;
+	*account = kai_account_or_default(s, *account);
 	*out = s;
 	return KA_OK;
 }

@@ -77,6 +77,9 @@ void kai_service_free(struct ka_service *s)
 	free(s->hostpat);
 	kai_strv_clear(&s->hosts);
 	kai_strv_clear(&s->scopes);
+	kai_strv_clear(&s->exports);
+	kai_strv_clear(&s->git_paths);
+	free(s->default_account);
 	kai_br_destroy(&s->cache_lock);
 	free(s);
 }

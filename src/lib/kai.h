@@ -237,6 +237,14 @@ struct ka_service {
 	struct kai_strv scopes;
 	long min_valid;
 	long timeout;		/* seconds for a whole ka_perform; 0: default */
+	/* `export`: the programs (KAI_EXPORT_PROGRAMS) the token may be
+	 * handed to by a bridge; empty: none (export.c). */
+	struct kai_strv exports;
+	int export_line;	/* where `export` was set, 0: not set */
+	/* `git_paths`: repository path prefixes git may get the token for
+	 * (matched only when git sends a path); empty: any path. */
+	struct kai_strv git_paths;
+	char *default_account;	/* `default_account`, or NULL */
 	int locked;
 	int user;		/* 1 if from the user layer */
 	struct ka_mctx **sources;
@@ -251,6 +259,9 @@ struct ka_service {
 };
 
 #define KAI_MIN_VALID_DEFAULT 60
+/* The programs a stanza's `export` may name: the bridges that exist. */
+#define KAI_EXPORT_PROGRAMS "git, kubectl"
+int kai_export_program_known(const char *name);
 #define KAI_HEADER_DEFAULT "Authorization: Bearer %s"
 #define KAI_CONFIG_MAX (16 * 1024 * 1024)
 
@@ -387,6 +398,10 @@ struct ka_service *kai_service_lookup(struct ka_ctx *ctx, const char *name);
 enum ka_status kai_resolve(struct ka_ctx *ctx, const char *service,
 			   const char **account, struct ka_service **out,
 			   ka_error *err);
+/* The account a call without one uses: the stanza's default_account,
+ * else KA_ACCOUNT_DEFAULT. s may be NULL. */
+const char *kai_account_or_default(const struct ka_service *s,
+				   const char *account);
 /* The part of kai_resolve that looks at a service already found. */
 enum ka_status kai_service_check(const struct ka_service *s, ka_error *err);
 

@@ -674,8 +674,7 @@ static enum ka_status prepare(struct perform *pf, ka_error *err)
 					&pf->cred_name_len);
 		r->svc = pf->svc;
 		snprintf(r->account, sizeof(r->account), "%s",
-			 pf->req.account != NULL ? pf->req.account :
-			 KA_ACCOUNT_DEFAULT);
+			 kai_account_or_default(pf->svc, pf->req.account));
 		if (pf->req.scope != NULL)
 			snprintf(r->scope, sizeof(r->scope), "%s", pf->req.scope);
 	}

@@ -565,6 +565,74 @@ static void key_locked(struct stanza *st, const config_setting_t *c)
 		st->s->locked = config_setting_get_bool(c);
 }
 
+static void key_export(struct stanza *st, const config_setting_t *c)
+{
+	const char *v;
+
+	if (!is_seq(c)) {
+		sfail(st, c, "'export' must be a list of program names, e.g. "
+		      "export = [ \"git\", \"kubectl\" ];");
+		return;
+	}
+	st->s->export_line = kai_setting_line(c);
+	for (int i = 0; i < config_setting_length(c); i++) {
+		if ((v = elem_string(c, i)) == NULL ||
+		    !kai_export_program_known(v)) {
+			sfail(st, config_setting_get_elem(c, (unsigned)i),
+			      "export[%d] must be one of the programs kiwi-auth "
+			      "has a bridge for: %s", i, KAI_EXPORT_PROGRAMS);
+			continue;
+		}
+		if (!kai_strv_contains(&st->s->exports, v) &&
+		    kai_strv_add(&st->s->exports, v) != KA_OK) {
+			st->oom = 1;
+			return;
+		}
+	}
+}
+
+static void key_git_paths(struct stanza *st, const config_setting_t *c)
+{
+	const char *v;
+
+	if (!is_seq(c) || config_setting_length(c) == 0) {
+		sfail(st, c, "'git_paths' must be a non-empty list of repository "
+		      "paths, e.g. git_paths = [ \"kiwi-org/\" ];");
+		return;
+	}
+	for (int i = 0; i < config_setting_length(c); i++) {
+		if ((v = elem_string(c, i)) == NULL || v[0] == '\0' ||
+		    v[0] == '/' || kai_has_ctl(v) || strlen(v) > 1024) {
+			sfail(st, config_setting_get_elem(c, (unsigned)i),
+			      "git_paths[%d] must be a repository path such as "
+			      "\"org/\" or \"org/repo.git\" (no leading '/', no "
+			      "control characters)", i);
+			continue;
+		}
+		if (!kai_strv_contains(&st->s->git_paths, v) &&
+		    kai_strv_add(&st->s->git_paths, v) != KA_OK) {
+			st->oom = 1;
+			return;
+		}
+	}
+}
+
+static void key_default_account(struct stanza *st, const config_setting_t *c)
+{
+	const char *v;
+
+	if (config_setting_type(c) != CONFIG_TYPE_STRING ||
+	    (v = config_setting_get_string(c))[0] == '\0' ||
+	    kai_has_ctl(v) || strlen(v) > 256) {
+		sfail(st, c, "'default_account' must be an account name: 1 to "
+		      "256 printable bytes");
+		return;
+	}
+	free(st->s->default_account);
+	if ((st->s->default_account = strdup(v)) == NULL)
+		st->oom = 1;
+}
+
 static void key_source(struct stanza *st, const config_setting_t *c)
 {
 	struct ka_service *s = st->s;
@@ -626,6 +694,9 @@ static const struct {
 	{ "min_valid", key_min_valid },
 	{ "timeout", key_timeout },
 	{ "locked", key_locked },
+	{ "export", key_export },
+	{ "default_account", key_default_account },
+	{ "git_paths", key_git_paths },
 };
 
 
@@ -651,7 +722,7 @@ enum ka_status kai_stanza_read(struct ka_ctx *ctx, struct ka_service *s,
 		else
 			sfail(&st, c, "unknown key '%s' (known: description, hosts, "
 			      "scopes, header, source, refresh, min_valid, timeout, "
-			      "locked)",
+			      "locked, export, default_account, git_paths)",
 			      config_setting_name(c));
 	}
 	kai_service_header_split(s);

@@ -5,7 +5,7 @@
 
 SRC=${KA_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DOC=$SRC/doc
-PAGES="kiwi-auth.1 kiwi-auth.conf.5 libkiwiauth.3 ka_perform.3 kiwi-auth-module.3
+PAGES="kiwi-auth.1 git-credential-kiwi-auth.1 kiwi-auth.conf.5 libkiwiauth.3 ka_perform.3 kiwi-auth-module.3
 	kiwi-auth-env.8 kiwi-auth-file.8 kiwi-auth-keyring.8 kiwi-auth-exec.8
 	kiwi-auth-supabase.8 kiwi-auth-github.8 kiwi-auth-oauth2.8"
 
@@ -111,7 +111,7 @@ page_has kiwi-auth.1 '^\.SH SECURITY' "kiwi-auth.1 has a SECURITY section"
 # The keys live in config.c (global) and stanza.c (service stanzas).
 CONFIG_C=$T/config-keys.c
 cat "$SRC/src/lib/config.c" "$SRC/src/lib/stanza.c" > "$CONFIG_C" 2> /dev/null
-SERVICE_KEYS="description hosts scopes header source refresh min_valid timeout locked"
+SERVICE_KEYS="description hosts scopes header source refresh min_valid timeout locked export default_account git_paths"
 GLOBAL_KEYS="audit_file audit_syslog"
 ENTRY_KEYS="module control"
 for k in $SERVICE_KEYS $GLOBAL_KEYS $ENTRY_KEYS; do
