@@ -161,6 +161,11 @@ struct ka_record {
 	int64_t expires_at;
 	int64_t refresh_expires_at;
 	int64_t obtained_at;
+	/* How many times the record was written to its source (0: never, or
+	 * written before generations existed); a source that writes through
+	 * temporary files (file.c) tells a newer leftover from an older one
+	 * by it. */
+	uint64_t generation;
 };
 
 enum ka_status kai_record_from_json(const char *buf, size_t len,
