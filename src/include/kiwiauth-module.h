@@ -149,8 +149,11 @@ struct ka_oauth_error {
 	char description[256];	/* printable and shortened, or "" */
 };
 
-/* Retry refused connections and 5xx answers with backoff. Never a
- * timeout: the server may have rotated the refresh token already. */
+/* Retry, with backoff, requests that were never sent (refused
+ * connection, unresolved host) and 5xx answers, except a 5xx answer to a
+ * refresh token grant (grant_type=refresh_token in the form): a server
+ * may have rotated the refresh token before it failed. Never a timeout,
+ * for the same reason. */
 #define KA_OAUTH_RETRY 0x1u
 
 /* A POST of a form to an OAuth endpoint. */
