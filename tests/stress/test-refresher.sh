@@ -16,12 +16,15 @@ export KIWI_AUTH_REFRESHER
 device_signin native >"$T/drv" 2>&1 || ka_fail "device sign-in: $(cat "$T/signin.err")"
 REC=$(rec native)
 
-# The refresher child of process $1, if it has one yet (its other children
+# The refresher below process $1, if it has one yet (other processes there
 # come and go: the libtool wrapper of the build tree runs a few).
 refresher_of() {
 	for _k in $(cat /proc/$1/task/*/children 2>/dev/null); do
-		[ "$(cat /proc/$_k/comm 2>/dev/null)" = kiwi-auth-refre ] &&
-			{ echo "$_k"; return 0; }
+		if [ "$(cat /proc/$_k/comm 2>/dev/null)" = kiwi-auth-refre ]; then
+			echo "$_k"
+			return 0
+		fi
+		refresher_of "$_k" && return 0
 	done
 	return 1
 }
