@@ -269,13 +269,16 @@ static enum ka_status post(const struct ka_mctx *m, const char *path,
 		    (st != KA_OK && st != KA_ERR_NETWORK))
 			break;
 	}
-	if (st != KA_OK) {
-		h->error(err, st, "%s%s", e.text, st == KA_ERR_NETWORK ?
-			 " (tried 3 times)" : "");
+	/* The attempts actually made: the loop ends early on a final answer. */
+	i = i < TRIES ? i + 1 : TRIES;
+	if (st != KA_OK && i > 1) {
+		h->error(err, st, "%s (tried %d times)", e.text, i);
+	} else if (st != KA_OK) {
+		h->error(err, st, "%s", e.text);
 	} else if ((*out)->status >= 500) {
 		h->error(err, KA_ERR_NETWORK, "the Supabase Auth server of %s "
-			 "answered HTTP %ld every time it was tried",
-			 h->service(m), (*out)->status);
+			 "answered HTTP %ld (tried %d times)",
+			 h->service(m), (*out)->status, i);
 		st = KA_ERR_NETWORK;
 	}
 	if (st != KA_OK) {

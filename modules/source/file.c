@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kiwiauth-module.h"
@@ -401,22 +403,20 @@ static enum ka_status parse_record(struct ka_mctx *m, const char *name,
 	return KA_OK;
 }
 
-static enum ka_status file_load(struct ka_mctx *m, const char *service,
-				const char *account, struct ka_record **out,
-				ka_error *err)
+/* Read and parse the record name in dirfd: KA_OK, KA_ERR_NOT_FOUND (no
+ * such file, no error text), or a failure with err set. */
+static enum ka_status read_record(struct ka_mctx *m, int dirfd,
+				  const char *name, const char *account,
+				  struct ka_record **out, ka_error *err)
 {
 	const struct ka_host *h = ka_host_of(m);
 	const struct file_src *fs = h->data(m);
-	char *name = NULL, *buf = NULL;
+	char *buf = NULL;
 	size_t size = 0, len = 0;
-	int dirfd = -1, fd = -1;
+	int fd = -1;
 	enum ka_status st;
 
 	*out = NULL;
-	if ((st = name_for(m, service, account, &name, err)) != KA_OK)
-		goto out;
-	if ((st = open_dir(m, 0, &dirfd, err)) != KA_OK)
-		goto out;
 	if ((st = open_record(m, dirfd, name, &fd, err)) != KA_OK)
 		goto out;
 	if ((st = check_file(m, fd, fs->dir, name, &size, err)) != KA_OK)
@@ -425,12 +425,233 @@ static enum ka_status file_load(struct ka_mctx *m, const char *service,
 		goto out;
 	st = parse_record(m, name, account, buf, len, out, err);
 	if (st == KA_OK)
-		h->log(m, 7, "read %s/%s (%zu bytes)", fs->dir, name,
-		       len);
+		h->log(m, 7, "read %s/%s (%zu bytes)", fs->dir, name, len);
  out:
 	h->secure_free(buf);
 	if (fd >= 0)
 		close(fd);
+	return st;
+}
+
+/* ---- leftovers of interrupted writes ------------------------------------ */
+
+/*
+ * A store writes ".NAME.XXXXXXXXXXXX" (write_file_at), fsyncs it and
+ * renames it over NAME. A process killed in between leaves the temporary
+ * file: complete, possibly holding tokens the server has just rotated
+ * (so the record it would have replaced is already spent), or incomplete.
+ * Every writer of the directory holds an exclusive flock(2) on the
+ * directory itself while it writes, renames or cleans up, so whoever
+ * holds it knows that no temporary file there is being written: a
+ * complete one of a newer generation than the record is adopted (renamed
+ * over it), anything else is removed.
+ */
+
+/* How long a writer waits for another: longer than a store can take. */
+#define DIR_LOCK_WAIT_MS 20000
+#define DIR_LOCK_POLL_MS 2
+
+static enum ka_status dir_lock(struct ka_mctx *m, int dirfd, ka_error *err)
+{
+	const struct ka_host *h = ka_host_of(m);
+	const struct file_src *fs = h->data(m);
+	struct timespec ts = { 0, DIR_LOCK_POLL_MS * 1000000L };
+
+	for (int waited = 0; flock(dirfd, LOCK_EX | LOCK_NB) != 0;
+	     waited += DIR_LOCK_POLL_MS) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) ||
+		    waited >= DIR_LOCK_WAIT_MS) {
+			int e = errno;
+
+			h->error(err, KA_ERR_TRY_AGAIN, "cannot lock token "
+				 "directory %s: %s", fs->dir,
+				 e == EWOULDBLOCK ? "another process holds it"
+				 : strerror(e));
+			return KA_ERR_TRY_AGAIN;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return KA_OK;
+}
+
+static void dir_unlock(int dirfd)
+{
+	(void)flock(dirfd, LOCK_UN);
+}
+
+/* Whether entry is a temporary file of the record name. */
+static int temp_of(const char *name, const char *entry)
+{
+	size_t n = strlen(name);
+
+	if (entry[0] != '.' || strncmp(entry + 1, name, n) != 0 ||
+	    entry[n + 1] != '.' || strlen(entry + n + 2) != 12)
+		return 0;
+	for (const char *p = entry + n + 2; *p != '\0'; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* Newer: a higher generation, or, between two records written before
+ * generations existed, the one obtained later. (Under the lock two writes
+ * of one generation cannot both have happened.) */
+static int newer(const struct ka_host *h, const struct ka_record *a,
+		 const struct ka_record *b)
+{
+	uint64_t ga = h->record_generation(a), gb = h->record_generation(b);
+
+	if (ga != gb)
+		return ga > gb;
+	return ga == 0 && h->record_obtained_at(a) > h->record_obtained_at(b);
+}
+
+struct sweep {
+	const char *name;
+	const char *account;
+	int adopt;		/* 0: remove every leftover (erase) */
+	unsigned adopted, removed, stuck;
+	ka_error stuck_err;	/* the first leftover that would not go */
+};
+
+static void sweep_one(struct ka_mctx *m, int dirfd, const char *tmp,
+		      struct ka_record **live, struct sweep *sw)
+{
+	const struct ka_host *h = ka_host_of(m);
+	const struct file_src *fs = h->data(m);
+	struct ka_record *t = NULL;
+	ka_error ignored;
+	struct stat st;
+
+	memset(&ignored, 0, sizeof(ignored));
+	if (sw->adopt && fstatat(dirfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) &&
+	    read_record(m, dirfd, tmp, sw->account, &t, &ignored) == KA_OK &&
+	    (*live == NULL || newer(h, t, *live))) {
+		if (renameat(dirfd, tmp, dirfd, sw->name) == 0) {
+			h->log(m, 4, "%s/%s: adopted the complete record a "
+			       "write that was interrupted left in %s",
+			       fs->dir, sw->name, tmp);
+			h->record_free(*live);
+			*live = t;
+			sw->adopted++;
+			return;
+		}
+	}
+	h->record_free(t);
+	if (unlinkat(dirfd, tmp, 0) == 0) {
+		h->log(m, 6, "%s: removed %s, left by an interrupted write",
+		       fs->dir, tmp);
+		sw->removed++;
+		return;
+	}
+	if (errno == ENOENT)
+		return;
+	if (sw->stuck++ == 0) {
+		int e = errno;
+
+		h->error(&sw->stuck_err, KA_ERR_IO, "cannot remove %s/%s, "
+			 "left by an interrupted write of the record: %s; "
+			 "remove it by hand", fs->dir, tmp, strerror(e));
+	}
+}
+
+/* Under dir_lock: adopt or remove every temporary file of sw->name. */
+static enum ka_status sweep(struct ka_mctx *m, int dirfd, struct sweep *sw,
+			    ka_error *err)
+{
+	const struct ka_host *h = ka_host_of(m);
+	const struct file_src *fs = h->data(m);
+	struct ka_record *live = NULL;
+	struct dirent *de;
+	DIR *d;
+	int fd2;
+	ka_error ignored;
+
+	if ((fd2 = dup(dirfd)) < 0 || (d = fdopendir(fd2)) == NULL) {
+		int e = errno;
+
+		if (fd2 >= 0)
+			close(fd2);
+		h->error(err, KA_ERR_IO, "cannot read token directory %s: %s",
+			 fs->dir, strerror(e));
+		return KA_ERR_IO;
+	}
+	rewinddir(d);
+	memset(&ignored, 0, sizeof(ignored));
+	if (sw->adopt)
+		(void)read_record(m, dirfd, sw->name, sw->account, &live,
+				  &ignored);
+	while ((de = readdir(d)) != NULL)
+		if (temp_of(sw->name, de->d_name))
+			sweep_one(m, dirfd, de->d_name, &live, sw);
+	closedir(d);
+	h->record_free(live);
+	if (sw->adopted > 0 || sw->removed > 0)
+		(void)fsync(dirfd);
+	return KA_OK;
+}
+
+/* Whether the directory holds a temporary file of name (a cheap look
+ * without the lock: most loads find none). -1 when it cannot be read. */
+static int has_temps(int dirfd, const char *name)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd2, found = 0;
+
+	if ((fd2 = dup(dirfd)) < 0)
+		return -1;
+	if ((d = fdopendir(fd2)) == NULL) {
+		close(fd2);
+		return -1;
+	}
+	rewinddir(d);
+	while (!found && (de = readdir(d)) != NULL)
+		found = temp_of(name, de->d_name);
+	closedir(d);
+	return found;
+}
+
+/* Before a load: leftovers of name are dealt with under the lock. A
+ * leftover that would not go is reported as a warning (the record itself
+ * is fine) and returned in *stuck. */
+static enum ka_status recover(struct ka_mctx *m, int dirfd, const char *name,
+			      const char *account, ka_error *err)
+{
+	const struct ka_host *h = ka_host_of(m);
+	struct sweep sw = { .name = name, .account = account, .adopt = 1 };
+	enum ka_status st;
+
+	memset(&sw.stuck_err, 0, sizeof(sw.stuck_err));
+	if (has_temps(dirfd, name) == 0)
+		return KA_OK;
+	if ((st = dir_lock(m, dirfd, err)) != KA_OK)
+		return st;
+	st = sweep(m, dirfd, &sw, err);
+	dir_unlock(dirfd);
+	if (sw.stuck > 0)
+		h->log(m, 4, "%s", sw.stuck_err.text);
+	return st;
+}
+
+static enum ka_status file_load(struct ka_mctx *m, const char *service,
+				const char *account, struct ka_record **out,
+				ka_error *err)
+{
+	char *name = NULL;
+	int dirfd = -1;
+	enum ka_status st;
+
+	*out = NULL;
+	if ((st = name_for(m, service, account, &name, err)) != KA_OK)
+		goto out;
+	if ((st = open_dir(m, 0, &dirfd, err)) != KA_OK)
+		goto out;
+	if ((st = recover(m, dirfd, name, account, err)) != KA_OK)
+		goto out;
+	st = read_record(m, dirfd, name, account, out, err);
+ out:
 	if (dirfd >= 0)
 		close(dirfd);
 	free(name);
@@ -439,50 +660,77 @@ static enum ka_status file_load(struct ka_mctx *m, const char *service,
 
 /* ---- store -------------------------------------------------------------- */
 
-/* Through a temporary file, fsynced and renamed over name (the host's
- * write_file_at): on failure name is untouched. */
-static enum ka_status replace_file(struct ka_mctx *m, int dirfd,
-				   const char *name, const char *buf,
-				   size_t len, ka_error *err)
+/* Under dir_lock: leftovers dealt with, then r written one generation
+ * above the record it replaces, through a temporary file that is fsynced
+ * and renamed over name, and the directory fsynced (write_file_at): on
+ * failure name is untouched. */
+static enum ka_status store_locked(struct ka_mctx *m, int dirfd,
+				   const char *service, const char *account,
+				   const char *name, const struct ka_record *r,
+				   ka_error *err)
 {
 	const struct ka_host *h = ka_host_of(m);
 	const struct file_src *fs = h->data(m);
+	struct sweep sw = { .name = name, .account = account, .adopt = 1 };
+	struct ka_record *live = NULL, *next = NULL;
+	char *json = NULL;
+	size_t len = 0;
+	uint64_t gen = 0;
+	ka_error ignored;
+	enum ka_status st;
 
-	return h->write_file_at(dirfd, fs->dir, name, buf, len, 0, err);
+	memset(&sw.stuck_err, 0, sizeof(sw.stuck_err));
+	memset(&ignored, 0, sizeof(ignored));
+	if ((st = sweep(m, dirfd, &sw, err)) != KA_OK)
+		return st;
+	if (sw.stuck > 0)
+		h->log(m, 4, "%s", sw.stuck_err.text);
+	if (read_record(m, dirfd, name, account, &live, &ignored) == KA_OK)
+		gen = h->record_generation(live);
+	h->record_free(live);
+	if ((st = h->record_dup(r, &next)) != KA_OK) {
+		h->error(err, st, "file: out of memory");
+		return st;
+	}
+	h->record_set_generation(next, gen + 1);
+	st = h->record_to_json(next, &json, &len);
+	h->record_free(next);
+	if (st != KA_OK) {
+		h->error(err, st, "file: cannot serialize the record of %s",
+			 service);
+		return st;
+	}
+	if (len > KA_RECORD_MAX_JSON) {
+		st = KA_ERR_INVALID;
+		h->error(err, st, "file: the record of %s is larger than %d "
+			 "bytes", service, KA_RECORD_MAX_JSON);
+	} else {
+		st = h->write_file_at(dirfd, fs->dir, name, json, len, 0, err);
+	}
+	if (st == KA_OK)
+		h->log(m, 7, "wrote %s/%s (%zu bytes, generation %llu)",
+		       fs->dir, name, len, (unsigned long long)(gen + 1));
+	h->secure_free(json);
+	return st;
 }
 
 static enum ka_status file_store(struct ka_mctx *m, const char *service,
 				 const char *account, const struct ka_record *r,
 				 ka_error *err)
 {
-	const struct ka_host *h = ka_host_of(m);
-	const struct file_src *fs = h->data(m);
-	char *name = NULL, *json = NULL;
-	size_t len = 0;
+	char *name = NULL;
 	int dirfd = -1;
 	enum ka_status st;
 
 	if ((st = name_for(m, service, account, &name, err)) != KA_OK)
 		goto out;
-	if ((st = h->record_to_json(r, &json, &len)) != KA_OK) {
-		h->error(err, st, "file: cannot serialize the record of %s",
-			 service);
-		goto out;
-	}
-	if (len > KA_RECORD_MAX_JSON) {
-		st = KA_ERR_INVALID;
-		h->error(err, st, "file: the record of %s is larger than %d "
-			 "bytes", service, KA_RECORD_MAX_JSON);
-		goto out;
-	}
 	if ((st = open_dir(m, 1, &dirfd, err)) != KA_OK)
 		goto out;
-	st = replace_file(m, dirfd, name, json, len, err);
-	if (st == KA_OK)
-		h->log(m, 7, "wrote %s/%s (%zu bytes)", fs->dir, name,
-		       len);
+	if ((st = dir_lock(m, dirfd, err)) != KA_OK)
+		goto out;
+	st = store_locked(m, dirfd, service, account, name, r, err);
+	dir_unlock(dirfd);
  out:
-	h->secure_free(json);
 	if (dirfd >= 0)
 		close(dirfd);
 	free(name);
@@ -491,11 +739,42 @@ static enum ka_status file_store(struct ka_mctx *m, const char *service,
 
 /* ---- erase and list ----------------------------------------------------- */
 
-static enum ka_status file_erase(struct ka_mctx *m, const char *service,
-				 const char *account, ka_error *err)
+/* The record and every leftover of it, under dir_lock. */
+static enum ka_status erase_locked(struct ka_mctx *m, int dirfd,
+				   const char *name, const char *account,
+				   ka_error *err)
 {
 	const struct ka_host *h = ka_host_of(m);
 	const struct file_src *fs = h->data(m);
+	struct sweep sw = { .name = name, .account = account, .adopt = 0 };
+	enum ka_status st = KA_OK;
+
+	memset(&sw.stuck_err, 0, sizeof(sw.stuck_err));
+	if (unlinkat(dirfd, name, 0) != 0) {
+		if (errno == ENOENT) {
+			st = KA_ERR_NOT_FOUND;
+		} else {
+			int e = errno;
+
+			h->error(err, KA_ERR_IO, "cannot remove %s/%s: %s",
+				 fs->dir, name, strerror(e));
+			return KA_ERR_IO;
+		}
+	}
+	if (sweep(m, dirfd, &sw, err) != KA_OK)
+		return KA_ERR_IO;
+	(void)fsync(dirfd);
+	if (sw.stuck > 0) {
+		h->error(err, KA_ERR_IO, "%s", sw.stuck_err.text);
+		return KA_ERR_IO;
+	}
+	/* Only leftovers: the record is gone all the same. */
+	return st == KA_ERR_NOT_FOUND && sw.removed > 0 ? KA_OK : st;
+}
+
+static enum ka_status file_erase(struct ka_mctx *m, const char *service,
+				 const char *account, ka_error *err)
+{
 	char *name = NULL;
 	int dirfd = -1;
 	enum ka_status st;
@@ -504,19 +783,10 @@ static enum ka_status file_erase(struct ka_mctx *m, const char *service,
 		goto out;
 	if ((st = open_dir(m, 0, &dirfd, err)) != KA_OK)
 		goto out;
-	if (unlinkat(dirfd, name, 0) != 0) {
-		if (errno == ENOENT) {
-			st = KA_ERR_NOT_FOUND;
-		} else {
-			int e = errno;
-
-			st = KA_ERR_IO;
-			h->error(err, st, "cannot remove %s/%s: %s", fs->dir,
-				 name, strerror(e));
-		}
+	if ((st = dir_lock(m, dirfd, err)) != KA_OK)
 		goto out;
-	}
-	(void)fsync(dirfd);
+	st = erase_locked(m, dirfd, name, account, err);
+	dir_unlock(dirfd);
  out:
 	if (dirfd >= 0)
 		close(dirfd);
@@ -603,7 +873,7 @@ static enum ka_status file_init(struct ka_mctx *m, const struct ka_host *h,
 
 	if (h->size < sizeof(struct ka_host)) {
 		h->error(err, KA_ERR_MODULE, "the file module needs a newer "
-			 "libkiwiauth (module ABI 1.2)");
+			 "libkiwiauth (module ABI 1.3)");
 		return KA_ERR_MODULE;
 	}
 	if (arg != NULL && arg[0] != '/') {

@@ -12,7 +12,8 @@
 struct row {
 	const char *service;	/* borrowed from the context */
 	char *account;
-	const char *state;	/* signed-in, not-signed-in, unavailable, error */
+	const char *state;	/* signed-in, unusable, not-signed-in,
+				 * unavailable, error */
 	char *source;		/* module the record came from, or NULL */
 	int has_record;
 	int64_t expires_at;	/* or KA_EXPIRES_NEVER */
@@ -145,6 +146,9 @@ static void row_signed_in(struct row *row, const struct ka_service *svc,
 			  const struct ka_record *rec, int64_t now)
 {
 	const char *src = ka_record_source(rec);
+	const char *fix = ka_service_refresh_module(svc) != NULL ?
+		"sign in again with 'kiwi-auth signin" :
+		"store a new one with 'kiwi-auth token set";
 
 	row->has_record = 1;
 	row->state = "signed-in";
@@ -155,14 +159,28 @@ static void row_signed_in(struct row *row, const struct ka_service *svc,
 	row->scopes = join_scopes(rec, row->scope_list);
 	row->refreshable = ka_record_has_refresh_token(rec) &&
 		ka_service_refresh_module(svc) != NULL;
-	if (row->expires_at <= now &&
-	    !row->refreshable) {
+	if (row->refreshable)
+		return;
+	/* The broker's rule (kai_record_usable): an access token more than
+	 * min_valid seconds from expiry, or the record is not used. */
+	if (!ka_record_has_access_token(rec) || row->expires_at <= now) {
 		row->state = "not-signed-in";
 		row->rc = CLI_EXIT_AUTH;
 		if (asprintf(&row->message, "the token of %s expired and "
-			     "cannot be refreshed; store a new one with "
-			     "'kiwi-auth token set %s'",
-			     ka_service_name(svc), ka_service_name(svc)) < 0)
+			     "cannot be refreshed; %s %s'",
+			     ka_service_name(svc), fix, ka_service_name(svc)) < 0)
+			row->message = NULL;
+	} else if (row->expires_at != KA_EXPIRES_NEVER &&
+		   row->expires_at - now <= ka_service_min_valid(svc)) {
+		row->state = "unusable";
+		row->rc = CLI_EXIT_AUTH;
+		if (asprintf(&row->message, "the token of %s expires in %lld s, "
+			     "within min_valid (%ld s), and cannot be "
+			     "refreshed, so it is not used; %s %s'",
+			     ka_service_name(svc),
+			     (long long)(row->expires_at - now),
+			     ka_service_min_valid(svc), fix,
+			     ka_service_name(svc)) < 0)
 			row->message = NULL;
 	}
 }

@@ -24,9 +24,10 @@ extern "C" {
 #endif
 
 #define KA_MODULE_ABI_MAJOR 1
-#define KA_MODULE_ABI_MINOR 2	/* 1: HTTP, OAuth and conversation;
+#define KA_MODULE_ABI_MINOR 3	/* 1: HTTP, OAuth and conversation;
 				 * 2: resource discovery and client
-				 * registration (MCP authorization) */
+				 * registration (MCP authorization);
+				 * 3: record generations */
 
 enum ka_module_kind {
 	KA_MODULE_SOURCE = 1,
@@ -148,8 +149,11 @@ struct ka_oauth_error {
 	char description[256];	/* printable and shortened, or "" */
 };
 
-/* Retry refused connections and 5xx answers with backoff. Never a
- * timeout: the server may have rotated the refresh token already. */
+/* Retry, with backoff, requests that were never sent (refused
+ * connection, unresolved host) and 5xx answers, except a 5xx answer to a
+ * refresh token grant (grant_type=refresh_token in the form): a server
+ * may have rotated the refresh token before it failed. Never a timeout,
+ * for the same reason. */
 #define KA_OAUTH_RETRY 0x1u
 
 /* A POST of a form to an OAuth endpoint. */
@@ -496,6 +500,19 @@ struct ka_host {
 					const char *name, const char *buf,
 					size_t len, unsigned flags,
 					ka_error *err);
+
+	/* ---- ABI minor 3: check host->size before using these ---------- */
+
+	/* How many times a record was written to its source, kept in its
+	 * JSON as "generation" (0: never, or before generations existed). A
+	 * source that writes through temporary files sets it one above the
+	 * record it replaces, so a leftover tells whether it is newer. */
+	uint64_t (*record_generation)(const struct ka_record *r);
+	void (*record_set_generation)(struct ka_record *r, uint64_t g);
+	int64_t (*record_obtained_at)(const struct ka_record *r);
+	/* A copy, freed with record_free. */
+	enum ka_status (*record_dup)(const struct ka_record *r,
+				     struct ka_record **out);
 };
 
 struct ka_module {

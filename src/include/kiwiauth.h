@@ -69,6 +69,10 @@ struct ka_ctx;
 #define KA_CTX_LENIENT 0x1u
 /* Do not load modules while opening (for listing services only). */
 #define KA_CTX_NO_MODULES 0x2u
+/* Refresh in this process instead of in kiwi-auth-refresher (see
+ * ka_refresh). A process killed during such a refresh may lose the
+ * sign-in at a server that rotates refresh tokens. */
+#define KA_CTX_REFRESH_IN_PROCESS 0x4u
 
 struct ka_options {
 	/* A config file or a directory holding kiwi-auth.conf and

@@ -89,6 +89,7 @@ KAI_API void ka_ctx_free(struct ka_ctx *ctx)
 	kai_strv_clear(&ctx->diags);
 	free(ctx->module_dir);
 	free(ctx->module_dir_real);
+	free(ctx->config_path);
 	free(ctx->audit_file);
 	free(ctx);
 }
@@ -141,6 +142,11 @@ KAI_API enum ka_status ka_ctx_new(const struct ka_options *opts,
 	ctx->flags = opts != NULL ? opts->flags : 0;
 	ctx->module_dir = strdup(module_dir(ctx, opts));
 	if (ctx->module_dir == NULL) {
+		st = KA_ERR_NOMEM;
+		goto out;
+	}
+	if (opts != NULL && opts->config != NULL &&
+	    (ctx->config_path = strdup(opts->config)) == NULL) {
 		st = KA_ERR_NOMEM;
 		goto out;
 	}

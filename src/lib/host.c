@@ -201,6 +201,16 @@ out:
 	return st;
 }
 
+static uint64_t h_record_generation(const struct ka_record *r)
+{
+	return r->generation;
+}
+
+static void h_record_set_generation(struct ka_record *r, uint64_t g)
+{
+	r->generation = g;
+}
+
 const struct ka_host kai_host = {
 	.size = sizeof(struct ka_host),
 	.service = h_service,
@@ -261,4 +271,9 @@ const struct ka_host kai_host = {
 	.oauth_client_clear = kai_oauth_client_clear,
 	.oauth_code_iss = kai_oauth_code_iss,
 	.write_file_at = kai_write_atomic_at,
+	/* ABI minor 3 */
+	.record_generation = h_record_generation,
+	.record_set_generation = h_record_set_generation,
+	.record_obtained_at = ka_record_obtained_at,
+	.record_dup = kai_record_dup,
 };

@@ -161,6 +161,11 @@ struct ka_record {
 	int64_t expires_at;
 	int64_t refresh_expires_at;
 	int64_t obtained_at;
+	/* How many times the record was written to its source (0: never, or
+	 * written before generations existed); a source that writes through
+	 * temporary files (file.c) tells a newer leftover from an older one
+	 * by it. */
+	uint64_t generation;
 };
 
 enum ka_status kai_record_from_json(const char *buf, size_t len,
@@ -356,6 +361,7 @@ struct ka_ctx {
 	struct kai_strv diags;
 	char *module_dir;
 	char *module_dir_real;	/* module_dir once checked, else NULL */
+	char *config_path;	/* as opened (options), NULL: the default */
 	unsigned flags;
 	struct kai_module *modules;
 	ka_log_fn log;
@@ -721,6 +727,70 @@ enum ka_status kai_refresh_record(struct ka_ctx *ctx, struct ka_service *s,
 				  struct ka_record **out, int *refreshed,
 				  ka_error *err);
 int kai_refreshable(const struct ka_service *s);
+/* The same, in-process whatever the context says (the refresher itself,
+ * and the fallback when no refresher can be run). */
+enum ka_status kai_refresh_here(struct ka_ctx *ctx, struct ka_service *s,
+				const char *account,
+				const struct ka_record *cached, int force,
+				struct ka_record **out, int *refreshed,
+				ka_error *err);
+/* Read the record under no lock, from the source of cached when given,
+ * else by walking the stack. */
+enum ka_status kai_refresh_reread(struct ka_service *s, const char *account,
+				  const struct ka_record *cached,
+				  struct ka_record **out, ka_error *err);
+
+/* ---- the refresher (refresher.c: spawn and wait; rfproto.c: the pipe
+ * protocol, shared with src/helper/refresher.c) ------------------------ *
+ *
+ * A refresh runs in kiwi-auth-refresher, a program in its own session
+ * that opens its own context on the same configuration, takes the lock,
+ * refreshes, stores durably and only then answers: a caller killed at any
+ * moment loses nothing. */
+
+#define KAI_RF_LINE_MAX 4096		/* a line with its newline */
+#define KAI_RF_REQUEST_MAX 16384
+#define KAI_RF_ANSWER_MAX 65536
+#define KAI_RF_LOGS_MAX 64
+struct kai_rf_request {
+	char config[KAI_RF_LINE_MAX];	/* "" for the default search */
+	char module_dir[KAI_RF_LINE_MAX]; /* "" for the default */
+	char service[256];
+	char account[257];
+	int force;
+};
+struct kai_rf_answer {
+	enum ka_status status;
+	int auth_required;
+	int refreshed;
+	char message[KA_ERROR_TEXT_LENGTH];	/* "" exactly when KA_OK */
+};
+typedef void (*kai_rf_log_fn)(int level, const char *text, void *data);
+/* 0, or -1 for anything but one well-formed request/answer (out zeroed). */
+int kai_rf_request_parse(const char *buf, size_t len,
+			 struct kai_rf_request *out);
+int kai_rf_request_format(const struct kai_rf_request *r, char *buf,
+			  size_t cap, size_t *len);
+int kai_rf_answer_parse(const char *buf, size_t len,
+			struct kai_rf_answer *out, kai_rf_log_fn log,
+			void *data);
+/* One line into buf: its length, or -1. */
+int kai_rf_log_format(int level, const char *text, char *buf, size_t cap);
+int kai_rf_answer_format(enum ka_status st, const ka_error *err,
+			 int refreshed, char *buf, size_t cap);
+/* The refresher program to run for ctx into buf: 1, or 0 to refresh
+ * in-process (KA_CTX_REFRESH_IN_PROCESS, KIWI_AUTH_REFRESHER=none, none
+ * installed, or one that fails the checks modules pass: owned by root or
+ * the user, not writable by others, in a trusted directory). */
+int kai_refresher_find(struct ka_ctx *ctx, char *buf, size_t n);
+/* Run the refresh of (s, account) in the refresher at path; as
+ * kai_refresh_record. KA_ERR_UNAVAILABLE with *spawned 0 when it could not
+ * be started (the caller then refreshes in-process). */
+enum ka_status kai_refresher_run(struct ka_ctx *ctx, const char *path,
+				 struct ka_service *s, const char *account,
+				 const struct ka_record *cached, int force,
+				 struct ka_record **out, int *refreshed,
+				 int *spawned, ka_error *err);
 
 /* The exclusive lock of (service, account) across processes: an fd, or -1
  * with err set. kai_refresh_unlock(-1) is a no-op. */

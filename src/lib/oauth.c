@@ -309,11 +309,31 @@ static void origin_of(const char *url, char *buf, size_t n)
 		snprintf(buf, n, "the endpoint");
 }
 
-/* One POST with retries of refused connections and 5xx answers. */
+/* Whether a form asks for the refresh token grant: a server that rotates
+ * refresh tokens may have rotated this one as soon as it read the
+ * request, whatever it answered after. */
+static int refresh_grant(const char *form, size_t len)
+{
+	static const char field[] = "grant_type=refresh_token";
+	size_t n = sizeof(field) - 1;
+
+	for (size_t i = 0; i + n <= len; i++) {
+		if ((i == 0 || form[i - 1] == '&') &&
+		    memcmp(form + i, field, n) == 0 &&
+		    (i + n == len || form[i + n] == '&'))
+			return 1;
+	}
+	return 0;
+}
+
+/* One POST; with KA_OAUTH_RETRY, retries of refused connections (never
+ * sent) and, except for a refresh grant, of 5xx answers. A request that
+ * was sent and timed out is never retried. *made gets the attempts. */
 static enum ka_status post_form(const struct ka_mctx *m,
 				const struct ka_oauth_request *req,
 				const char *form, size_t len,
-				struct ka_http_response **out, ka_error *err)
+				struct ka_http_response **out, int *made,
+				ka_error *err)
 {
 	struct ka_http_request hr = {
 		.method = "POST", .url = req->url, .body = form,
@@ -321,11 +341,13 @@ static enum ka_status post_form(const struct ka_mctx *m,
 		.ca_file = req->ca_file, .timeout_ms = req->timeout_ms,
 	};
 	int tries = req->flags & KA_OAUTH_RETRY ? RETRIES : 1;
+	int retry_5xx = !refresh_grant(form, len);
 	enum ka_status st = KA_ERR_NETWORK;
 	ka_error e;
+	int i;
 
 	*out = NULL;
-	for (int i = 0; i < tries; i++) {
+	for (i = 0; i < tries; i++) {
 		int unsent = 0;
 
 		if (i > 0)
@@ -334,26 +356,28 @@ static enum ka_status post_form(const struct ka_mctx *m,
 		kai_http_response_free(*out);
 		*out = NULL;
 		st = kai_http_ex(m != NULL ? m->ctx : NULL, &hr, out, &unsent, &e);
-		if (st == KA_OK && (*out)->status >= 500)
+		if (st == KA_OK && (*out)->status >= 500 && retry_5xx)
 			continue;
 		if (st != KA_OK && unsent)
 			continue;
 		break;
 	}
+	*made = i < tries ? i + 1 : tries;
 	if (st != KA_OK) {
-		if (tries > 1 && e.code == KA_ERR_NETWORK)
-			kai_error_set(err, st, "%s (tried %d times)", e.text, tries);
+		if (*made > 1 && e.code == KA_ERR_NETWORK)
+			kai_error_set(err, st, "%s (tried %d times)", e.text,
+				      *made);
 		else
 			kai_error_copy(err, &e);
 	}
 	return st;
 }
 
-enum ka_status kai_oauth_token_answer(const struct ka_mctx *m,
-				      const struct ka_oauth_request *req,
-				      const struct ka_http_response *r,
-				      struct ka_record **out,
-				      struct ka_oauth_error *oerr, ka_error *err)
+static enum ka_status token_answer(const struct ka_mctx *m,
+				   const struct ka_oauth_request *req,
+				   const struct ka_http_response *r, int made,
+				   struct ka_record **out,
+				   struct ka_oauth_error *oerr, ka_error *err)
 {
 	char origin[KAI_HOST_MAX + 32];
 	json_t *o = answer_object(r);
@@ -365,9 +389,13 @@ enum ka_status kai_oauth_token_answer(const struct ka_mctx *m,
 	if (oauth_error_of(o, r->status, oerr)) {
 		st = KA_ERR_DENIED;	/* the module words it */
 	} else if (r->status >= 500) {
-		kai_error_set(err, KA_ERR_NETWORK, "%s answered HTTP %ld%s",
-			      origin, r->status, req->flags & KA_OAUTH_RETRY ?
-			      " every time it was tried" : "");
+		if (made > 1)
+			kai_error_set(err, KA_ERR_NETWORK, "%s answered HTTP "
+				      "%ld (tried %d times)", origin, r->status,
+				      made);
+		else
+			kai_error_set(err, KA_ERR_NETWORK, "%s answered HTTP "
+				      "%ld", origin, r->status);
 		st = KA_ERR_NETWORK;
 	} else if (r->status < 200 || r->status > 299 || o == NULL) {
 		oerr->status = r->status;
@@ -384,6 +412,15 @@ enum ka_status kai_oauth_token_answer(const struct ka_mctx *m,
 	return st;
 }
 
+enum ka_status kai_oauth_token_answer(const struct ka_mctx *m,
+				      const struct ka_oauth_request *req,
+				      const struct ka_http_response *r,
+				      struct ka_record **out,
+				      struct ka_oauth_error *oerr, ka_error *err)
+{
+	return token_answer(m, req, r, 1, out, oerr, err);
+}
+
 enum ka_status kai_oauth_token(const struct ka_mctx *m,
 			       const struct ka_oauth_request *req,
 			       struct ka_record **out,
@@ -391,14 +428,16 @@ enum ka_status kai_oauth_token(const struct ka_mctx *m,
 {
 	struct ka_oauth_error dummy;
 	struct ka_http_response *r = NULL;
+	int made = 0;
 	enum ka_status st;
 
 	*out = NULL;
 	if (oerr == NULL)
 		oerr = &dummy;
 	memset(oerr, 0, sizeof(*oerr));
-	if ((st = post_form(m, req, req->form, req->form_len, &r, err)) == KA_OK)
-		st = kai_oauth_token_answer(m, req, r, out, oerr, err);
+	if ((st = post_form(m, req, req->form, req->form_len, &r, &made,
+			    err)) == KA_OK)
+		st = token_answer(m, req, r, made, out, oerr, err);
 	kai_http_response_free(r);
 	return st;
 }
@@ -412,6 +451,7 @@ enum ka_status kai_oauth_revoke(const struct ka_mctx *m,
 {
 	struct ka_oauth_error dummy;
 	struct ka_http_response *r = NULL;
+	int made = 0;
 	char origin[KAI_HOST_MAX + 32];
 	size_t len = 0;
 	char *form = NULL;
@@ -432,7 +472,7 @@ enum ka_status kai_oauth_revoke(const struct ka_mctx *m,
 	    (hint != NULL &&
 	     (st = kai_form_add(&form, &len, "token_type_hint", hint)) != KA_OK))
 		goto out;
-	if ((st = post_form(m, req, form, len, &r, err)) != KA_OK)
+	if ((st = post_form(m, req, form, len, &r, &made, err)) != KA_OK)
 		goto out;
 	if (r->status == 200)
 		goto out;
@@ -516,6 +556,7 @@ static enum ka_status device_start(const struct ka_mctx *m,
 {
 	struct ka_oauth_request pr = req->token;
 	struct ka_http_response *r = NULL;
+	int made = 0;
 	struct kai_device_answer da = { NULL };
 	long long exp, iv;
 	size_t len = 0;
@@ -532,7 +573,7 @@ static enum ka_status device_start(const struct ka_mctx *m,
 		len += req->scope_form_len;
 	}
 	pr.url = req->device_url;
-	if ((st = post_form(m, &pr, form, len, &r, err)) != KA_OK ||
+	if ((st = post_form(m, &pr, form, len, &r, &made, err)) != KA_OK ||
 	    (st = kai_oauth_device_answer(r, &da, oerr, err)) != KA_OK)
 		goto out;
 	ds->device_code = da.device_code;

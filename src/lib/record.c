@@ -218,6 +218,7 @@ enum ka_status kai_record_dup(const struct ka_record *r,
 	c->expires_at = r->expires_at;
 	c->refresh_expires_at = r->refresh_expires_at;
 	c->obtained_at = r->obtained_at;
+	c->generation = r->generation;
 	*out = c;
 	return KA_OK;
 }
@@ -294,6 +295,22 @@ static enum ka_status get_time(json_t *o, const char *key, int64_t *slot,
 	return KA_OK;
 }
 
+static enum ka_status get_generation(json_t *o, uint64_t *slot,
+				     ka_error *err)
+{
+	json_t *v = json_object_get(o, "generation");
+
+	if (v == NULL || json_is_null(v))
+		return KA_OK;
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		kai_error_set(err, KA_ERR_CORRUPT, "token record: "
+			      "\"generation\" must be a non-negative integer");
+		return KA_ERR_CORRUPT;
+	}
+	*slot = (uint64_t)json_integer_value(v);
+	return KA_OK;
+}
+
 static enum ka_status get_scopes(json_t *o, struct ka_record *r, ka_error *err)
 {
 	json_t *v = json_object_get(o, "scopes");
@@ -355,6 +372,7 @@ enum ka_status kai_record_from_json(const char *buf, size_t len,
 	    (st = get_time(o, "expires_at", &r->expires_at, err)) ||
 	    (st = get_time(o, "refresh_expires_at", &r->refresh_expires_at, err)) ||
 	    (st = get_time(o, "obtained_at", &r->obtained_at, err)) ||
+	    (st = get_generation(o, &r->generation, err)) ||
 	    (st = get_scopes(o, r, err)))
 		goto out;
 	if (r->access_token == NULL && r->refresh_token == NULL) {
@@ -408,6 +426,9 @@ enum ka_status kai_record_to_json(const struct ka_record *r, char **out,
 			  json_integer(r->refresh_expires_at));
 	if (!bad && r->obtained_at)
 		bad = put(o, "obtained_at", json_integer(r->obtained_at));
+	if (!bad && r->generation)
+		bad = put(o, "generation",
+			  json_integer((json_int_t)r->generation));
 	if (!bad) {
 		bad = json_object_set(o, "scopes", scopes) != 0;
 	}

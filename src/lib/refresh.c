@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,11 +178,12 @@ int kai_refreshable(const struct ka_service *s)
 	       s->refresh->mod->refresh->refresh != NULL;
 }
 
-/* Under the lock, the record as the sources hold it now (another process
- * may have refreshed while we waited): from the source of the cached copy
+/* The record as the sources hold it now (under the lock, another process
+ * may have refreshed while we waited; after the refresher answered, what
+ * it stored): from the source of the cached copy
  * when there is one, else by walking the stack, which then happens once
  * for the whole refresh. */
-static enum ka_status read_locked(struct ka_service *s, const char *account,
+enum ka_status kai_refresh_reread(struct ka_service *s, const char *account,
 				  const struct ka_record *cached,
 				  struct ka_record **out, ka_error *err)
 {
@@ -200,7 +202,7 @@ static enum ka_status refresh_locked(struct ka_ctx *ctx, struct ka_service *s,
 	struct ka_mctx *m = s->refresh;
 	enum ka_status st;
 
-	if ((st = read_locked(s, account, cached, &now, err)) != KA_OK)
+	if ((st = kai_refresh_reread(s, account, cached, &now, err)) != KA_OK)
 		return st;
 	*out = now;
 	if (!force && kai_record_usable(s, now, kai_now()))
@@ -238,6 +240,29 @@ enum ka_status kai_refresh_record(struct ka_ctx *ctx, struct ka_service *s,
 				  const struct ka_record *cached, int force,
 				  struct ka_record **out, int *refreshed,
 				  ka_error *err)
+{
+	char prog[PATH_MAX];
+	enum ka_status st;
+	int spawned = 0;
+
+	if (kai_refresher_find(ctx, prog, sizeof(prog))) {
+		st = kai_refresher_run(ctx, prog, s, account, cached, force,
+				       out, refreshed, &spawned, err);
+		if (spawned)
+			return st;
+		kai_log(ctx, 4, "%s: cannot run the refresher %s (%s); "
+			"refreshing in this process", s->name, prog, err->text);
+		ka_error_clear(err);
+	}
+	return kai_refresh_here(ctx, s, account, cached, force, out, refreshed,
+				err);
+}
+
+enum ka_status kai_refresh_here(struct ka_ctx *ctx, struct ka_service *s,
+				const char *account,
+				const struct ka_record *cached, int force,
+				struct ka_record **out, int *refreshed,
+				ka_error *err)
 {
 	enum ka_status st;
 	int fd;

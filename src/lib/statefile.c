@@ -107,12 +107,14 @@ static int commit(int dirfd, int fd, const char *tmp, const char *name,
 	int e;
 
 	*what = "write";
+	kai_test_point("temp-created");
 	if (write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
 		e = errno;
 		close(fd);
 		errno = e;
 		return -1;
 	}
+	kai_test_point("temp-written");
 	*what = "close";
 	if (close(fd) != 0)
 		return -1;

@@ -347,4 +347,37 @@ expect_out "was not signed in" "logout says it was not signed in"
 ka_run logout svc --account work
 expect_rc 0 "logout --account"
 
+
+# ---- a token inside min_valid that cannot be refreshed -------------------
+MV=$T/conf/minvalid.conf
+ka_config "$MV" <<EOF
+mv: {
+  hosts = [ "https://api.example.test" ];
+  scopes = [ "mv:read" ];
+  min_valid = 600;
+  source = ( { module = "file"; directory = "$TOK"; } );
+};
+EOF
+printf '%s\n' "$SECRET" > "$T/in"
+ka_run_in "$T/in" --config "$MV" token set mv --expires-in 300
+expect_rc 0 "token set, expiring within min_valid"
+ka_run --config "$MV" status mv
+expect_rc 4 "status: a token inside min_valid without refresh is unusable"
+expect_out "unusable" "status says unusable"
+expect_out "within min_valid (600 s)" "status says why"
+expect_no "$SECRET" "status does not print it"
+ka_run --config "$MV" request --scope mv:read https://api.example.test/x
+expect_rc 4 "and the broker does not use it either"
+
+# ---- a leftover of an interrupted write that cannot be removed -----------
+mkdir "$TOK/.mv@default.json.0123456789ab"
+ka_run --config "$MV" status mv
+expect_err "remove it by hand" "status reports a leftover it could not remove"
+ka_run --config "$MV" logout mv
+expect_rc 1 "logout fails while a leftover stays"
+expect_err ".mv@default.json.0123456789ab" "logout names the leftover"
+rmdir "$TOK/.mv@default.json.0123456789ab"
+[ ! -e "$TOK/mv@default.json" ] && ka_pass "the record itself is gone" ||
+	ka_fail "the record stayed"
+
 ka_finish

@@ -35,7 +35,7 @@ expect_err "run 'kiwi-auth signin github'" "names the command"
 cp "$T/new.json" "$(rec)"
 
 # ---- server errors: retried, reported, record untouched ------------------
-server_errors github "$(rec)"
+server_errors github "$(rec)" once
 
 # ---- non-expiring OAuth App tokens are never refreshed -------------------
 standin_ctl '{"expiring": false}'

@@ -24,9 +24,9 @@ static struct ka_ctx *ctx;
 static const char *service;
 static pthread_barrier_t barrier;
 
-static struct ka_ctx *open_ctx(const char *config)
+static struct ka_ctx *open_ctx(const char *config, unsigned flags)
 {
-	struct ka_options o = { .config = config };
+	struct ka_options o = { .config = config, .flags = flags };
 	struct ka_ctx *c = NULL;
 	ka_error err;
 
@@ -167,7 +167,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: oidc_helper use|me|refresh CONFIG SERVICE ...\n");
 		return 2;
 	}
-	ctx = open_ctx(argv[2]);
+	/* A refresh paused at a point of this process's refresh path: the
+	 * test hooks are in this process, so the refresh runs here. */
+	ctx = open_ctx(argv[2], strcmp(argv[1], "refresh") == 0 && argc == 7 ?
+		       KA_CTX_REFRESH_IN_PROCESS : 0);
 	service = argv[3];
 	if (strcmp(argv[1], "use") == 0 && argc == 5)
 		rc = cmd_use(atoi(argv[4]));

@@ -48,10 +48,14 @@ refresh_fails() {
 refresh_fails wrongclient 3 "refused client 'nope' (invalid_client" "wrong client"
 refresh_fails down 1 "Couldn't connect to server (tried 3 times)" "server down"
 refresh_fails garbage 1 "answered HTTP 200 with text/html, not an OAuth token answer" "garbage"
-refresh_fails error5xx 1 "answered HTTP 503 every time it was tried" "5xx"
-[ "$(grep -c POST "$T/bad-error5xx.log")" = 3 ] &&
-	ka_pass "5xx: retried with backoff, 3 attempts" ||
+refresh_fails error5xx 1 "answered HTTP 503" "5xx"
+# The server read the refresh grant and may have rotated the token: a
+# retry would present a spent one, so there is none.
+[ "$(grep -c POST "$T/bad-error5xx.log")" = 1 ] &&
+	ka_pass "5xx: a refresh grant that reached the server is not replayed" ||
 	ka_fail "5xx: $(grep -c POST "$T/bad-error5xx.log") attempts"
+grep -q "tried" "$T/err" && ka_fail "5xx: the error claims retries" ||
+	ka_pass "5xx: the error claims no retries"
 start=$(date +%s)
 refresh_fails slow 5 "did not answer in time" "slow server"
 # The server answers after 120 s; the refresh gives up after its 1 s

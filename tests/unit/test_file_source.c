@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -489,6 +490,338 @@ static void test_missing_directory(void **state)
 	assert_null(r);
 }
 
+/* ---- leftovers of interrupted writes ------------------------------------ */
+
+#define TOKEN_B "tokB-9876543210-zyxwvutsrqponmlkjihgfedcba-9876543210"
+#define LIVE "svc@default.json"
+#define TEMP ".svc@default.json.0123456789ab"
+#define TEMP2 ".svc@default.json.ba9876543210"
+
+/* The JSON of a record holding token, of generation gen, obtained at. */
+static char *record_json(const char *token, uint64_t gen, int64_t obtained)
+{
+	struct ka_record *r = make_record(token);
+	char *json, *copy;
+
+	r->generation = gen;
+	ka_record_set_obtained_at(r, obtained);
+	assert_int_equal(kai_record_to_json(r, &json, NULL), KA_OK);
+	copy = strdup(json);
+	kai_secure_free(json);
+	ka_record_free(r);
+	return copy;
+}
+
+static void put_temp(struct fx *fx, const char *name, const char *json,
+		     size_t len)
+{
+	char *p = path_of(fx, name);
+	FILE *f = fopen(p, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(json, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(p, 0600), 0);
+	free(p);
+}
+
+static int exists(struct fx *fx, const char *name)
+{
+	char *p = path_of(fx, name);
+	int r = access(p, F_OK) == 0;
+
+	free(p);
+	return r;
+}
+
+/* Count the files under dir (recursively) whose bytes hold needle; *where
+ * gets the last one's name (caller frees). */
+static int files_holding(const char *dir, const char *needle, char **where)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		char *p;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		p = tu_path(dir, de->d_name);
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			n += files_holding(p, needle, where);
+		} else if (lstat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+			char *text = tu_read(p);
+
+			if (text != NULL && tu_contains(text, needle)) {
+				n++;
+				free(*where);
+				*where = strdup(de->d_name);
+			}
+			free(text);
+		}
+		free(p);
+	}
+	closedir(d);
+	return n;
+}
+
+/* The canary rule after a failure: token is in the record and nowhere
+ * else in the sandbox (held = 1), or nowhere at all (held = 0). */
+static void assert_only_record_holds(struct fx *fx, const char *token,
+				     int held)
+{
+	char *where = NULL;
+	int n = files_holding(fx->tmp, token, &where);
+
+	if (n != held || (held && strcmp(where, LIVE) != 0))
+		fail_msg("%d files hold the token (last: %s), expected %d (%s)",
+			 n, where != NULL ? where : "-", held, LIVE);
+	free(where);
+}
+
+static const char *loaded_token(struct fx *fx)
+{
+	static char buf[256];
+	struct ka_record *r;
+	ka_error err;
+
+	if (load(fx, "svc", NULL, &r, &err) != KA_OK)
+		fail_msg("load: %s", err.text);
+	snprintf(buf, sizeof(buf), "%s", r->access_token);
+	ka_record_free(r);
+	return buf;
+}
+
+static void test_generation_counts_stores(void **state)
+{
+	struct fx *fx = *state;
+	char *p, *text;
+
+	store(fx, "svc", NULL, TOKEN);
+	store(fx, "svc", NULL, TOKEN_B);
+	store(fx, "svc", NULL, TOKEN);
+	p = path_of(fx, LIVE);
+	text = tu_read(p);
+	assert_non_null(text);
+	assert_true(tu_contains(text, "\"generation\":3"));
+	free(text);
+	free(p);
+}
+
+/* Killed after the new record was complete but before its rename: the
+ * newer record is adopted (its refresh token is the one the server now
+ * expects), and no copy stays behind. */
+static void test_complete_newer_temp_adopted(void **state)
+{
+	struct fx *fx = *state;
+	char *json;
+
+	store(fx, "svc", NULL, TOKEN);			/* generation 1 */
+	json = record_json(TOKEN_B, 2, 0);
+	put_temp(fx, TEMP, json, strlen(json));
+	free(json);
+	assert_string_equal(loaded_token(fx), TOKEN_B);
+	assert_false(exists(fx, TEMP));
+	assert_int_equal(count_entries(fx->dir), 1);
+	assert_only_record_holds(fx, TOKEN_B, 1);
+	assert_only_record_holds(fx, TOKEN, 0);
+	/* The next store counts on from the adopted generation. */
+	store(fx, "svc", NULL, TOKEN);
+	{
+		char *p = path_of(fx, LIVE), *text = tu_read(p);
+
+		assert_true(tu_contains(text, "\"generation\":3"));
+		free(text);
+		free(p);
+	}
+}
+
+/* Records written before generations existed: obtained_at decides. */
+static void test_legacy_temp_by_obtained_at(void **state)
+{
+	struct fx *fx = *state;
+	char *live = record_json(TOKEN, 0, 1000), *tmp = record_json(TOKEN_B, 0, 2000);
+
+	assert_int_equal(mkdir(fx->dir, 0700), 0);
+	put_temp(fx, LIVE, live, strlen(live));
+	put_temp(fx, TEMP, tmp, strlen(tmp));
+	free(live);
+	free(tmp);
+	assert_string_equal(loaded_token(fx), TOKEN_B);
+	assert_int_equal(count_entries(fx->dir), 1);
+}
+
+/* Killed while writing: half a record is removed, the old one stays. */
+static void test_incomplete_temp_removed(void **state)
+{
+	struct fx *fx = *state;
+	char *json;
+
+	store(fx, "svc", NULL, TOKEN);
+	json = record_json(TOKEN_B, 2, 0);
+	put_temp(fx, TEMP, json, strlen(json) / 2);
+	put_temp(fx, TEMP2, "", 0);
+	free(json);
+	assert_string_equal(loaded_token(fx), TOKEN);
+	assert_false(exists(fx, TEMP));
+	assert_false(exists(fx, TEMP2));
+	assert_int_equal(count_entries(fx->dir), 1);
+	assert_only_record_holds(fx, TOKEN_B, 0);
+	assert_only_record_holds(fx, TOKEN, 1);
+}
+
+/* A leftover no newer than the record is removed, not adopted. */
+static void test_older_temp_removed(void **state)
+{
+	struct fx *fx = *state;
+	char *same, *older;
+
+	store(fx, "svc", NULL, TOKEN);
+	store(fx, "svc", NULL, TOKEN);			/* generation 2 */
+	same = record_json(TOKEN_B, 2, 4000000000LL);
+	older = record_json(TOKEN_B, 1, 4000000000LL);
+	put_temp(fx, TEMP, same, strlen(same));
+	put_temp(fx, TEMP2, older, strlen(older));
+	free(same);
+	free(older);
+	assert_string_equal(loaded_token(fx), TOKEN);
+	assert_int_equal(count_entries(fx->dir), 1);
+	assert_only_record_holds(fx, TOKEN_B, 0);
+}
+
+/* A store deals with leftovers first too: an older one never lingers
+ * next to the new record. */
+static void test_store_sweeps(void **state)
+{
+	struct fx *fx = *state;
+	char *json = record_json(TOKEN_B, 1, 0);
+
+	store(fx, "svc", NULL, TOKEN);
+	put_temp(fx, TEMP, json, strlen(json));
+	free(json);
+	store(fx, "svc", NULL, TOKEN);
+	assert_int_equal(count_entries(fx->dir), 1);
+	assert_only_record_holds(fx, TOKEN_B, 0);
+}
+
+/* Logout: the record and every leftover of it go; those of another
+ * account stay. */
+static void test_erase_removes_leftovers(void **state)
+{
+	struct fx *fx = *state;
+	struct ka_ctx *ctx;
+	unsigned erased = 0;
+	ka_error err;
+	char *json = record_json(TOKEN_B, 9, 0);
+
+	store(fx, "svc", NULL, TOKEN);
+	store(fx, "svc", "other", TOKEN);
+	put_temp(fx, TEMP, json, strlen(json));
+	put_temp(fx, TEMP2, json, strlen(json) / 3);
+	put_temp(fx, ".svc@other.json.00000000000a", json, strlen(json));
+	free(json);
+	ctx = tu_ctx(fx->conf, 0);
+	ka_error_clear(&err);
+	assert_int_equal(ka_erase(ctx, "svc", NULL, &erased, &err), KA_OK);
+	ka_ctx_free(ctx);
+	assert_false(exists(fx, LIVE));
+	assert_false(exists(fx, TEMP));
+	assert_false(exists(fx, TEMP2));
+	assert_true(exists(fx, "svc@other.json"));
+	assert_true(exists(fx, ".svc@other.json.00000000000a"));
+	/* Leftovers alone are erased too. */
+	put_temp(fx, TEMP, "{", 1);
+	ctx = tu_ctx(fx->conf, 0);
+	assert_int_equal(ka_erase(ctx, "svc", NULL, &erased, &err), KA_OK);
+	ka_ctx_free(ctx);
+	assert_false(exists(fx, TEMP));
+}
+
+/* A leftover that cannot be removed: the load works (with a warning),
+ * and logout says what is left and what to do. */
+static void test_stuck_leftover_reported(void **state)
+{
+	struct fx *fx = *state;
+	struct ka_ctx *ctx;
+	ka_error err;
+	char *p;
+
+	store(fx, "svc", NULL, TOKEN);
+	p = path_of(fx, TEMP);
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_string_equal(loaded_token(fx), TOKEN);
+	ctx = tu_ctx(fx->conf, 0);
+	ka_error_clear(&err);
+	assert_int_equal(ka_erase(ctx, "svc", NULL, NULL, &err), KA_ERR_IO);
+	ka_ctx_free(ctx);
+	assert_true(tu_contains(err.text, TEMP));
+	assert_true(tu_contains(err.text, "remove it by hand"));
+	assert_false(exists(fx, LIVE));
+	rmdir(p);
+	free(p);
+}
+
+/* Really killed: a child stores TOKEN_B and is killed at point. */
+static const char *kill_at;
+
+static void kill_hook(const char *point)
+{
+	if (kill_at != NULL && strcmp(point, kill_at) == 0)
+		raise(SIGKILL);
+}
+
+static void store_killed_at(struct fx *fx, const char *point)
+{
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		kill_at = point;
+		kai_test_hook = kill_hook;
+		store(fx, "svc", NULL, TOKEN_B);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+static void test_killed_stores(void **state)
+{
+	struct fx *fx = *state;
+
+	store(fx, "svc", NULL, TOKEN);
+	/* Before a byte was written: the old record stays, nothing else. */
+	store_killed_at(fx, "temp-created");
+	assert_int_equal(count_entries(fx->dir), 2);
+	assert_string_equal(loaded_token(fx), TOKEN);
+	assert_int_equal(count_entries(fx->dir), 1);
+	assert_only_record_holds(fx, TOKEN_B, 0);
+	/* Complete but not renamed: the new record wins. */
+	store_killed_at(fx, "temp-written");
+	assert_int_equal(count_entries(fx->dir), 2);
+	assert_string_equal(loaded_token(fx), TOKEN_B);
+	assert_int_equal(count_entries(fx->dir), 1);
+	assert_only_record_holds(fx, TOKEN, 0);
+	assert_only_record_holds(fx, TOKEN_B, 1);
+	/* And a logout after a killed store leaves no token anywhere. */
+	store_killed_at(fx, "temp-written");
+	{
+		struct ka_ctx *ctx = tu_ctx(fx->conf, 0);
+		ka_error err;
+
+		ka_error_clear(&err);
+		assert_int_equal(ka_erase(ctx, "svc", NULL, NULL, &err), KA_OK);
+		ka_ctx_free(ctx);
+	}
+	assert_int_equal(count_entries(fx->dir), 0);
+	assert_only_record_holds(fx, TOKEN_B, 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -508,6 +841,15 @@ int main(void)
 		T(test_account_encoding),
 		T(test_erase),
 		T(test_missing_directory),
+		T(test_generation_counts_stores),
+		T(test_complete_newer_temp_adopted),
+		T(test_legacy_temp_by_obtained_at),
+		T(test_incomplete_temp_removed),
+		T(test_older_temp_removed),
+		T(test_store_sweeps),
+		T(test_erase_removes_leftovers),
+		T(test_stuck_leftover_reported),
+		T(test_killed_stores),
 	};
 
 	if (getenv("KIWI_AUTH_MODULE_DIR") == NULL) {

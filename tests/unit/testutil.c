@@ -89,7 +89,11 @@ void tu_isolate_env(const char *dir)
 
 struct ka_ctx *tu_ctx(const char *config, unsigned flags)
 {
-	struct ka_options o = { .config = config, .flags = flags };
+	/* Unit tests look at one process: their sources and refresh modules
+	 * count calls in it, so refreshes run here, not in the refresher
+	 * (the script tests run that). */
+	struct ka_options o = { .config = config,
+				.flags = flags | KA_CTX_REFRESH_IN_PROCESS };
 	struct ka_ctx *ctx = NULL;
 	ka_error err;
 	enum ka_status st;

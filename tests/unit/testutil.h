@@ -22,7 +22,8 @@ char *tu_write(const char *dir, const char *name, const char *content,
 	       mode_t mode);
 /* Point HOME and XDG_{CONFIG,STATE,RUNTIME}_HOME/DIR under dir. */
 void tu_isolate_env(const char *dir);
-/* Open a context on config (file or dir); fails the test on error. */
+/* Open a context on config (file or dir), refreshing in-process; fails
+ * the test on error. */
 struct ka_ctx *tu_ctx(const char *config, unsigned flags);
 /* 1 if haystack holds needle. */
 int tu_contains(const char *haystack, const char *needle);

@@ -12,6 +12,10 @@
 //                       "register CLIENT_ID") and RFC 8707 resource
 //                       indicators, issuing JWT access tokens whose `aud` is
 //                       the MCP server's URL (any http://127.0.0.1:*/mcp)
+//   OIDC_TOKEN_DELAY_MS answers of the token endpoint leave this much later
+//                       than the server performed the grant (default 0), as
+//                       over a slower network: the kill tests aim at the
+//                       time between the two (tests/stress)
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import Provider, { errors } from 'oidc-provider';
@@ -106,6 +110,17 @@ const provider = new Provider(issuer, {
   cookies: { keys: ['kiwi-auth-test-cookie-key'] },
 });
 provider.proxy = false;
+
+const tokenDelay = Number.parseInt(process.env.OIDC_TOKEN_DELAY_MS || '0', 10);
+if (tokenDelay > 0) {
+  // After the grant (the old refresh token is spent), before the answer.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.path.endsWith('/token')) {
+      await new Promise((resolve) => { setTimeout(resolve, tokenDelay); });
+    }
+  });
+}
 
 function record(line) {
   if (eventLog) appendFileSync(eventLog, `${line}\n`);
