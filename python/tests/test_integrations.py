@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: MIT
+"""The httpx transport, the requests adapter, asyncio and threads."""
+import asyncio
+import threading
+
+import httpx
+import pytest
+import requests
+
+import kiwiauth
+import kiwiauth.httpx
+import kiwiauth.requests
+from conftest import header
+
+
+def test_httpx_transport(setup, broker):
+    t = kiwiauth.httpx.Transport(broker, [{"required_scope": "api:read"}])
+    with httpx.Client(transport=t) as c:
+        r = c.post(setup.a.base + "/hx", json={"k": 1},
+                   headers={"X-Tool": "hx"})
+        assert r.status_code == 200 and r.text.startswith("hello from")
+        assert r.extensions["kiwiauth"]["injected"] is True
+        (entry,) = setup.a.requests_to("/hx")
+        assert header(entry, "X-Kiwi-Key") == setup.tokens["api"]
+        assert header(entry, "X-Tool") == "hx"
+        assert entry["body"] == '{"k": 1}'
+        assert header(entry, "Accept-Encoding") == "identity"
+        # Per request: another service, through extensions.
+        req = c.build_request("GET", setup.a.base + "/hx2", extensions={
+            "kiwiauth": {"chain": "other:read"}})
+        assert c.send(req).extensions["kiwiauth"]["service"] == "other"
+        # The library follows the redirect; the foreign hop gets nothing.
+        r = c.get(setup.a.base + "/redirect?to=" + setup.b.base + "/hxaway")
+        assert r.status_code == 200 and r.url == \
+            setup.a.base + "/redirect?to=" + setup.b.base + "/hxaway"
+        (hop,) = setup.b.requests_to("/hxaway")
+        assert header(hop, "X-Kiwi-Key") is None
+        with pytest.raises(kiwiauth.Denied):
+            c.get(setup.b.base + "/hxdenied")
+
+
+def test_requests_adapter(setup, broker):
+    s = requests.Session()
+    s.mount(setup.a.base + "/",
+            kiwiauth.requests.Adapter(broker, "api:read"))
+    r = s.put(setup.a.base + "/rq", data=b"payload",
+              headers={"X-Tool": "rq"}, timeout=5)
+    assert r.status_code == 200 and r.text.startswith("hello from")
+    assert r.kiwiauth["service"] == "api"
+    (entry,) = setup.a.requests_to("/rq")
+    assert header(entry, "X-Kiwi-Key") == setup.tokens["api"]
+    assert entry["method"] == "PUT" and entry["body"] == "payload"
+    r = s.get(setup.a.base + "/redirect?to=" + setup.b.base + "/rqaway",
+              headers={"Authorization": "Bearer tool-own"})
+    assert r.status_code == 200
+    (hop,) = setup.b.requests_to("/rqaway")
+    assert header(hop, "X-Kiwi-Key") is None
+    assert header(hop, "Authorization") is None
+    r = s.get(setup.a.base + "/echo")
+    assert setup.tokens["api"] not in r.text
+    s.mount(setup.a.base + "/gone",
+            kiwiauth.requests.Adapter(broker, "gone:use"))
+    with pytest.raises(kiwiauth.AuthenticationRequired):
+        s.get(setup.a.base + "/gone")
+
+
+def test_asyncio(setup, broker):
+    async def main():
+        rs = await asyncio.gather(*[
+            broker.aperform(scope, "GET", "%s/aio/%d" % (setup.a.base, i))
+            for i, scope in enumerate(["api:read", "other:read"] * 4)])
+        with pytest.raises(kiwiauth.AuthenticationRequired):
+            await broker.aperform("gone:use", "GET", setup.a.base + "/aiog")
+        return rs
+    rs = asyncio.run(main())
+    for i, r in enumerate(rs):
+        svc = "api" if i % 2 == 0 else "other"
+        assert r.metadata["service"] == svc
+        (entry,) = setup.a.requests_to("/aio/%d" % i)
+        assert setup.tokens[svc] in (header(entry, "X-Kiwi-Key") or
+                                     header(entry, "Authorization"))
+
+
+def test_eight_threads_share_one_broker(setup, broker):
+    errors = []
+    N = 12
+
+    def work(t):
+        try:
+            for i in range(N):
+                scope = ("api:read", "other:read", None)[(t + i) % 3]
+                r = broker.perform(scope, "GET",
+                                   "%s/th/%d/%d" % (setup.a.base, t, i))
+                assert r.status == 200
+                assert r.metadata["injected"] is (scope is not None)
+            with pytest.raises(kiwiauth.AuthenticationRequired):
+                broker.perform("gone:use", "GET", setup.a.base + "/thg")
+        except BaseException as e:  # reported below
+            errors.append(e)
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    seen = {e["path"]: e for e in setup.a.log()
+            if e["path"].startswith("/th/")}
+    assert len(seen) == 8 * N
+    for t in range(8):
+        for i in range(N):
+            e = seen["/th/%d/%d" % (t, i)]
+            scope = ("api:read", "other:read", None)[(t + i) % 3]
+            assert header(e, "X-Kiwi-Key") == (
+                setup.tokens["api"] if scope == "api:read" else None)
+            assert header(e, "Authorization") == (
+                "Bearer " + setup.tokens["other"]
+                if scope == "other:read" else None)
