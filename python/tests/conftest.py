@@ -28,6 +28,15 @@ for _v in ("KA_TOP_SRCDIR", "KA_CLI", "KIWIAUTH_LIBRARY",
     _need(_v)
 
 
+def child_env():
+    """The environment of the CLI and servers: without the sanitizer
+    runtime test-python.sh may have preloaded into this interpreter (the
+    CLI of a sanitizer build carries its own)."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    return env
+
+
 class Server:
     """A test server from tests/servers, on 127.0.0.1 and a free port."""
 
@@ -36,7 +45,7 @@ class Server:
         self.logfile = os.path.join(tmp, name + ".log")
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(SERVERS, script), self.portfile,
-             self.logfile], stdin=subprocess.DEVNULL)
+             self.logfile], stdin=subprocess.DEVNULL, env=child_env())
         for _ in range(200):
             if os.path.exists(self.portfile):
                 break
@@ -95,7 +104,8 @@ def write_private(path, text):
 
 def run_cli(conf, *args, stdin=None):
     return subprocess.run([CLI, "--config", conf] + list(args),
-                          input=stdin, capture_output=True, text=True)
+                          input=stdin, capture_output=True, text=True,
+                          env=child_env())
 
 
 class Setup:
