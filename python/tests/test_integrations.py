@@ -115,3 +115,38 @@ def test_eight_threads_share_one_broker(setup, broker):
             assert header(e, "Authorization") == (
                 "Bearer " + setup.tokens["other"]
                 if scope == "other:read" else None)
+
+
+def test_the_documented_executor(setup, tmp_root):
+    """python/examples/executor.py, the example of doc/kiwiauth-python.md."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from conftest import child_env
+    ex = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                      "examples", "executor.py")
+    env = child_env()
+    if os.environ.get("KA_PRELOAD"):
+        env["LD_PRELOAD"] = os.environ["KA_PRELOAD"]
+    env["KIWI_AUTH_CONFIG"] = setup.conf
+    for scope, path, rc in (("api:read", "/example", 0),
+                            ("gone:use", "/example-gone", 1)):
+        chain = os.path.join(tmp_root, "chain.json")
+        with open(chain, "w") as f:
+            json.dump([{"name": "t", "required_scope": scope},
+                       {"name": "box"}], f)
+        p = subprocess.run([sys.executable, ex, chain, "GET",
+                            setup.a.base + path], env=env,
+                           capture_output=True, text=True)
+        assert p.returncode == rc, p.stderr
+        res = json.loads(p.stdout)
+        assert res["metadata"]["auth_required"] is (rc == 1)
+        if rc == 0:
+            assert res["output"]["status"] == 200
+            assert res["metadata"]["injected"] is True
+            (entry,) = setup.a.requests_to(path)
+            assert header(entry, "X-Kiwi-Key") == setup.tokens["api"]
+        else:
+            assert "kiwi-auth token set gone" in res["output"]["error"]
+        assert setup.tokens["api"] not in p.stdout + p.stderr
