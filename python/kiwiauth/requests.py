@@ -19,6 +19,7 @@ raise kiwiauth exceptions (KiwiAuthError).
 """
 from __future__ import annotations
 
+import http
 from typing import Any, Optional
 
 import requests
@@ -65,7 +66,10 @@ class Adapter(requests.adapters.HTTPAdapter):
         resp.encoding = get_encoding_from_headers(resp.headers)
         resp.url = r.url
         resp.request = request
-        resp.reason = ""
+        try:
+            resp.reason = http.HTTPStatus(r.status).phrase
+        except ValueError:
+            resp.reason = ""
         resp.connection = self  # type: ignore[attr-defined]
         resp.kiwiauth = r.metadata  # type: ignore[attr-defined]
         return resp

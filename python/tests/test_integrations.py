@@ -150,3 +150,49 @@ def test_the_documented_executor(setup, tmp_root):
         else:
             assert "kiwi-auth token set gone" in res["output"]["error"]
         assert setup.tokens["api"] not in p.stdout + p.stderr
+
+
+def test_the_gil_is_released_during_a_request(broker):
+    """The server runs in this process: it can only answer if the GIL is
+    free while the library waits for it (else the request times out)."""
+    import http.server
+
+    class Pong(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"pong from a Python thread"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Pong)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    try:
+        r = broker.perform(None, "GET", "http://127.0.0.1:%d/ping" %
+                           srv.server_address[1], timeout=20)
+        assert r.body == b"pong from a Python thread"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_asyncio_loop_keeps_running_during_aperform(broker):
+    """The server is a coroutine on the same event loop: aperform must
+    leave the loop free to answer its own request."""
+    async def handle(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n"
+                     b"Connection: close\r\n\r\nfrom loop")
+        await writer.drain()
+        writer.close()
+
+    async def main():
+        srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        async with srv:
+            return await broker.aperform(
+                None, "GET", "http://127.0.0.1:%d/" % port, timeout=20)
+    assert asyncio.run(main()).body == b"from loop"

@@ -192,3 +192,19 @@ def test_closed_broker(setup):
     b.close()
     with pytest.raises(ValueError):
         b.perform(None, "GET", setup.a.base + "/")
+
+
+def test_the_deadline(setup, broker):
+    # 20 bytes, one every 0.2 s, against a deadline of 0.5 s.
+    with pytest.raises(kiwiauth.Timeout) as ei:
+        broker.perform("api:read", "GET", setup.a.base + "/trickle?n=20",
+                       timeout=0.5)
+    assert isinstance(ei.value, TimeoutError)
+    assert isinstance(ei.value, kiwiauth.RequestError)
+    assert setup.tokens["api"] not in str(ei.value)
+
+
+def test_http_errors_are_responses(setup, broker):
+    r = broker.perform("api:read", "GET", setup.a.base + "/status/404")
+    assert r.status == 404 and not r.ok and r.text == "status page\n"
+    assert r.header("x-recorder") == "yes"
