@@ -34,12 +34,12 @@ if [ "${KA_SANITIZERS:-no}" = yes ]; then
 		fi
 	done
 	[ -n "$KA_PRELOAD" ] || { echo "FAIL: no ASan runtime found for $KA_CC" >&2; exit 1; }
-	ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0:verify_asan_link_order=0
 	export ASAN_OPTIONS
 fi
 export KA_PRELOAD
 rc=0
-env ${KA_PRELOAD:+LD_PRELOAD="$KA_PRELOAD"} "$KA_PYTHON" -m pytest -p no:cacheprovider -v \
+env ${KA_PRELOAD:+LD_PRELOAD="$KA_PRELOAD"} "$KA_PYTHON" -m pytest -p no:cacheprovider -v -o faulthandler_timeout=300 \
 	--basetemp="$T/pytest" --rootdir="$KA_TOP_SRCDIR/python" \
 	"$KA_TOP_SRCDIR/python/tests" || rc=$?
 exit "$rc"
