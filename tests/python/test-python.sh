@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # test-python.sh: the kiwiauth Python package (python/) under pytest,
 # against the library and modules of this build and local servers on
-# 127.0.0.1, with a private HOME. Skips only when configure found no
+# 127.0.0.1, with a private HOME (-rP: the log keeps what the memory test
+# measured). Skips only when configure found no
 # python3 (or was told --without-python).
 . "$KA_TOP_SRCDIR/tests/cli/lib.sh"
 if [ -z "${KA_PYTHON:-}" ] || [ "$KA_PYTHON" = ":" ]; then
@@ -39,7 +40,7 @@ if [ "${KA_SANITIZERS:-no}" = yes ]; then
 fi
 export KA_PRELOAD
 rc=0
-env ${KA_PRELOAD:+LD_PRELOAD="$KA_PRELOAD"} "$KA_PYTHON" -m pytest -p no:cacheprovider -v -o faulthandler_timeout=300 \
+env ${KA_PRELOAD:+LD_PRELOAD="$KA_PRELOAD"} "$KA_PYTHON" -m pytest -p no:cacheprovider -v -rP -o faulthandler_timeout=300 \
 	--basetemp="$T/pytest" --rootdir="$KA_TOP_SRCDIR/python" \
 	"$KA_TOP_SRCDIR/python/tests" || rc=$?
 exit "$rc"
