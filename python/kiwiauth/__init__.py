@@ -179,9 +179,10 @@ class ToolScope:
         return self.scope is None
 
     def __del__(self) -> None:
-        ts, self._ts = getattr(self, "_ts", None), None
+        ts = getattr(self, "_ts", None)
         if ts:
             _lib.lib().ka_tool_scope_free(ts)
+            self._ts = c_void_p()
 
     def __repr__(self) -> str:
         return "ToolScope(tool=%r, scope=%r, service=%r)" % (
@@ -423,13 +424,13 @@ class Broker:
         else:
             accounts = ["default"]
 
-            @_lib.ACCOUNT_FN
             def add(a: Optional[bytes], data: Any) -> None:
                 t = _lib.text(a)
                 if t is not None and t not in accounts:
                     accounts.append(t)
             err = _lib.KaError()
-            L.ka_accounts(ctx, _lib.arg(name), add, None, byref(err))
+            L.ka_accounts(ctx, _lib.arg(name), _lib.ACCOUNT_FN(add), None,
+                          byref(err))
         return [self._status_account(L, ctx, s, name, a, now)
                 for a in accounts]
 
@@ -498,11 +499,11 @@ class Broker:
     def _describe(self, ctx: c_void_p, name: str) -> Dict[str, str]:
         items: Dict[str, str] = {}
 
-        @_lib.DESCRIBE_FN
         def cb(k: Optional[bytes], v: Optional[bytes], data: Any) -> None:
             items[_lib.text(k) or ""] = _lib.text(v) or ""
         err = _lib.KaError()
-        if _lib.lib().ka_service_describe(ctx, _lib.arg(name), cb, None,
+        if _lib.lib().ka_service_describe(ctx, _lib.arg(name),
+                                          _lib.DESCRIBE_FN(cb), None,
                                           byref(err)) != _lib.OK:
             return {}
         return items
