@@ -12,8 +12,8 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
 PY=${PYTHON:-/usr/bin/python3}
-# Under the build dir, not /tmp: modules load only from directories that
-# nobody else can write, and every directory above them counts.
+# Under the build dir, not the shared temporary directory: modules load
+# only from directories nobody else can write, every one above them too.
 T=$build/python-venv-test
 SRV=
 cleanup() {
