@@ -6,7 +6,9 @@ set -eu
 PKGS="build-essential autoconf automake libtool pkg-config
 libsecret-1-dev libcurl4-openssl-dev libconfig-dev libjansson-dev
 libcmocka-dev gnome-keyring dbus dbus-x11 libsecret-tools python3 curl
-clang libclang-rt-14-dev git openssl"
+clang libclang-rt-14-dev git openssl
+python3-pytest python3-httpx python3-requests python3-venv python3-pip
+python3-setuptools"
 
 missing=""
 for p in $PKGS; do
