@@ -384,8 +384,9 @@ class Broker:
     def status(self, service: Optional[str] = None,
                account: Optional[str] = None) -> List[Dict[str, Any]]:
         """The facts `kiwi-auth status --json` prints, one dict per
-        (service, account): service, account, state (signed-in,
-        not-signed-in, unavailable, error), source, expires_in,
+        (service, account): service, account, default (the account a
+        call without one uses) and default_from, state (signed-in,
+        unusable, not-signed-in, unavailable, error), source, expires_in,
         expires_at, scopes, refreshable, message, auth. Never a token.
         Without account: the default account and every account a source
         can list. An unknown service raises ConfigError."""
@@ -419,10 +420,24 @@ class Broker:
         if bad is not None:
             return [self._row(ctx, name, account or "default", "error",
                               message=bad)]
+        why: Optional[str] = None
         if account is not None:
             accounts = [account]
         else:
-            accounts = ["default"]
+            # The default account first, as ka_account_pick chooses it.
+            buf = ctypes.create_string_buffer(257)
+            how = c_char_p()
+            err = _lib.KaError()
+            first = "default"
+            if L.ka_account_pick(ctx, _lib.arg(name), None, buf,
+                                 ctypes.sizeof(buf), byref(how),
+                                 byref(err)) == _lib.OK:
+                first = buf.value.decode("utf-8", "replace")
+                why = _lib.text(how.value)
+                if why == "only" and first == "default":
+                    why = "default"
+            why = why or "default"
+            accounts = [first]
 
             def add(a: Optional[bytes], data: Any) -> None:
                 t = _lib.text(a)
@@ -431,8 +446,11 @@ class Broker:
             err = _lib.KaError()
             L.ka_accounts(ctx, _lib.arg(name), _lib.ACCOUNT_FN(add), None,
                           byref(err))
-        return [self._status_account(L, ctx, s, name, a, now)
+        rows = [self._status_account(L, ctx, s, name, a, now)
                 for a in accounts]
+        if why is not None:
+            rows[0]["default"], rows[0]["default_from"] = True, why
+        return rows
 
     def _status_account(self, L: ctypes.CDLL, ctx: c_void_p, s: int,
                         name: str, account: str,
@@ -467,11 +485,25 @@ class Broker:
         refreshable = bool(L.ka_record_has_refresh_token(rec) and
                            L.ka_service_refresh_module(s))
         state, message = "signed-in", None
-        if exp <= now and not refreshable:
+        fix = ("sign in again with 'kiwi-auth signin"
+               if L.ka_service_refresh_module(s) else
+               "store a new one with 'kiwi-auth token set")
+        # The broker's rule, as kiwi-auth status applies it: an access
+        # token more than min_valid seconds from expiry, or none is used.
+        if refreshable:
+            pass
+        elif not L.ka_record_has_access_token(rec) or exp <= now:
             state = "not-signed-in"
             message = ("the token of %s expired and cannot be refreshed; "
-                       "store a new one with 'kiwi-auth token set %s'"
-                       % (name, name))
+                       "%s %s'" % (name, fix, name))
+        elif (exp != _lib.EXPIRES_NEVER and
+              exp - now <= L.ka_service_min_valid(s)):
+            state = "unusable"
+            message = ("the token of %s expires in %d s, within min_valid "
+                       "(%d s), and cannot be refreshed, so it is not "
+                       "used; %s %s'" % (name, exp - now,
+                                         L.ka_service_min_valid(s), fix,
+                                         name))
         if exp == _lib.EXPIRES_NEVER:
             expires_in: Any = "never"
             expires_at: Any = None
@@ -490,7 +522,8 @@ class Broker:
              expires_in: Any = None, expires_at: Any = None,
              scopes: Optional[List[Any]] = None, refreshable: bool = False,
              message: Optional[str] = None) -> Dict[str, Any]:
-        return {"service": name, "account": account, "state": state,
+        return {"service": name, "account": account,
+                "default": False, "default_from": None, "state": state,
                 "source": source, "expires_in": expires_in,
                 "expires_at": expires_at, "scopes": scopes or [],
                 "refreshable": refreshable, "message": message,
