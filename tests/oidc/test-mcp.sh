@@ -46,6 +46,9 @@ msignin() {
 		drv_arg=$1
 		shift
 	fi
+	# Emptied here, not by the background job's redirection: else the
+	# wait below can read the last sign-in's URL before the job runs.
+	: >"$T/s.err"
 	kcli signin --no-browser "$@" >"$T/s.out" 2>"$T/s.err" &
 	spid=$!
 	n=0
@@ -68,8 +71,9 @@ msignin() {
 			node "$OIDC_NODE_DIR/driver.mjs" code "$u" >"$T/drv" 2>&1
 		fi
 	else
-		false	# no URL to visit within 60 s
-	fi || kill $spid 2>/dev/null	# the browser's part failed: stop waiting
+		echo "no URL to visit after $n polls" >"$T/drv"
+		false
+	fi || { echo "(driver failed: exit $?)" >>"$T/drv"; kill $spid 2>/dev/null; }	# stop waiting
 	wait $spid
 	rc=$?
 	cat "$T/s.out" "$T/s.err" >>"$T/transcript"
@@ -264,10 +268,11 @@ expect_err "no longer knows the client" "invalid_client: says why"
 regs=$(registrations)
 sed -i 's/resource = "\([^"]*\)"; };/resource = "\1"; device_interval = 1; };/' "$SD/$S2.conf"
 msignin device "$S2" --flow device
-[ $? -eq 0 ] && [ "$(registrations)" = $((regs + 1)) ] &&
+rc=$?
+[ $rc -eq 0 ] && [ "$(registrations)" = $((regs + 1)) ] &&
 	grep -q "device_code" "$OIDC_EVENT_LOG" &&
 	ka_pass "invalid_client: the next sign-in (device flow) registers anew" ||
-	ka_fail "invalid_client: re-registration: $(cat "$T/s.err")"
+	ka_fail "invalid_client: re-registration (exit $rc, $(registrations) registrations, $regs before): $(cat "$T/s.err" "$T/drv")"
 mcp "$S2" "$GOOD2" "$LIST"
 expect_rc 0 "device flow: the token works at the MCP server"
 
