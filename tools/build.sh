@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Configure and build in build/ (out of tree); extra arguments go to
 # configure. BUILD_DIR overrides the directory.
 set -eu

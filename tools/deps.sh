@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Install the Debian packages kiwi-auth needs to build and test. Runs as
 # root (or through sudo). Skips apt entirely when everything is present.
 set -eu

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* github.c: refresh module `github`: device-flow sign-in, refresh of
  * expiring user tokens and pasted tokens, for github.com and GitHub
  * Enterprise Server. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* oauth2.c: refresh module `oauth2`: a generic OAuth 2.0 client (RFC 6749)
  * with device, code + PKCE, client credentials and pasted-token sign-in,
  * refresh with rotation, and revocation; its server found from an issuer,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* supabase.c: refresh module `supabase`: Supabase Auth (GoTrue) sign-in
  * with email and password, refresh with rotation, and logout. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* file.c: source module `file`: a private JSON file per (service, account). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c: kiwi-auth entry point: process hardening, global options, dispatch. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kiwiauth-module.h: the ABI between libkiwiauth and its modules.
  *
  * A module is a shared object in the module directory that exports exactly

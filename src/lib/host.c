@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* host.c: the host table: what the library offers its modules, with the
  * small services only modules use (sign-in-required and OAuth error
  * wording, a pasted token). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* service.c: read-only accessors of configured services. */
 #include "config.h"
 

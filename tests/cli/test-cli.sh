@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-cli.sh: behaviour of the kiwi-auth command line with the file and env modules.
 
 . "${KA_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/cli/lib.sh"

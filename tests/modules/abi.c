@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* abi.c: test modules `test_abi_major` and `test_abi_minor`: a source built
  * for a newer module ABI major (-DABI_TEST_MAJOR=1) or minor
  * (-DABI_TEST_MINOR=1) than the loader's. */

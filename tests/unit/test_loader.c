@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_loader.c: loading modules via ka_ctx_new: ABI, names, arguments,
  * the trusted module directory and loading through the checked file. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_modules.c: each built module exports only `ka_module`, aptly named. */
 #include "config.h"
 
