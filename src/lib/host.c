@@ -232,7 +232,6 @@ const struct ka_host kai_host = {
 	.record_set_obtained_at = ka_record_set_obtained_at,
 	.record_expires_at = ka_record_expires_at,
 	.record_account = ka_record_account,
-	/* ABI minor 1 */
 	.http = kai_host_http,
 	.http_response_free = kai_http_response_free,
 	.form_add = kai_form_add,
@@ -253,7 +252,6 @@ const struct ka_host kai_host = {
 	.oauth_code = kai_oauth_code,
 	.token_prompt = h_token_prompt,
 	.oauth_error = h_oauth_error,
-	/* ABI minor 2 */
 	.oauth_metadata = kai_oauth_metadata,
 	.resource_discover = kai_resource_discover,
 	.oauth_client = kai_oauth_client,
