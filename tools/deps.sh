@@ -7,7 +7,8 @@ set -eu
 PKGS="build-essential autoconf automake libtool pkg-config
 libsecret-1-dev libcurl4-openssl-dev libconfig-dev libjansson-dev
 libcmocka-dev gnome-keyring dbus dbus-x11 libsecret-tools python3 curl
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev
+debhelper dpkg-dev fakeroot lintian bash-completion groff-base"
 
 missing=""
 for p in $PKGS; do
