@@ -37,6 +37,7 @@ exempt() {
 	tests/fuzz/corpus/*|tests/fuzz/regressions/*) return 0 ;; # fuzz inputs, byte for byte
 	tests/data/*) return 0 ;;	# parser cases: expected line numbers
 	*.json) return 0 ;;		# JSON has no comments
+	*/py.typed) return 0 ;;		# a PEP 561 marker, empty
 	COPYING|NEWS) return 0 ;;	# the licence itself; release notes
 	debian/changelog|debian/copyright|debian/source/format) return 0 ;;
 	debian/*.symbols) return 0 ;;	# generated from the version map
@@ -57,9 +58,10 @@ comment_for() {
 	*.[1-8]) echo ".\\\" $SPDX" ;;
 	*.md) echo "<!-- $SPDX -->" ;;
 	*.ac|*.m4) echo "dnl $SPDX" ;;
-	*.sh|*.bash|*.zsh|*.py|*.am|*.inc|*.conf|*.supp|*.pc|*.toml|*.cfg|\
-	*.txt|*.install|*.links|*.dirs|*.docs|*.manpages|*.conffiles|*.lintian-overrides|\
-	.gitignore|bootstrap|run|rules|control|watch|Makefile|README)
+	*.sh|*.bash|*.zsh|*.py|*.pyi|*.am|*.inc|*.conf|*.supp|*.pc|*.toml|*.cfg|\
+	*.ini|*.yml|*.yaml|*.txt|*.service|*.timer|*.socket|*.path|\
+	*.install|*.links|*.dirs|*.docs|*.manpages|*.conffiles|*.lintian-overrides|\
+	.gitignore|.gitattributes|bootstrap|run|rules|control|watch|Makefile|MANIFEST|README)
 		echo "# $SPDX" ;;
 	*)
 		# A script of any name: by its shebang.
