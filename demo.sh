@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Build kiwi-auth and run its main job, printing each step:
 #  part 1, OAuth2: start a local OAuth2/OpenID server (npm oidc-provider on
 #    127.0.0.1), sign in with the device flow, make an authorized request,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Build kiwi-auth and run its whole test suite (make check): unit tests,
 # module tests, CLI tests, and the keyring tests against a real
 # gnome-keyring-daemon on a private D-Bus session. Installs missing Debian

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_authorize.c: cost of a cached ka_authorize + header injection (1
  * and 2 threads, medians of several runs, a configuration of several
  * services) and its share of a loopback HTTP request. */

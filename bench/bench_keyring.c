@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_keyring.c: keyring reads: module vs raw libsecret, cache, python. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_refresh.c: refresh latency (kiwi-auth refresh + durable store
  * against the server's bare refresh round trip) and refreshes per expiry
  * under a storm of threads and processes, on the real test server. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_scale.c: what the number of services costs: opening a context
  * and a cached ka_authorize at 10 to 10,000 services, against a floor
  * measured in the same run (a hash lookup and curl_slist_append of the

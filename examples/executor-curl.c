@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* executor-curl.c: a tool executor that drives its own libcurl handle:
  * libkiwiauth authorizes the request and puts the credential on the
  * header list; the executor sends it. (Most executors should call

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* executor.c: a minimal tool executor: the tool's chain of manifests names
  * the scope it needs, and libkiwiauth performs its request (authorize,
  * send, follow redirects, mask echoes) without the token ever entering

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The steps of demo.sh. With OIDC_ISSUER set (run under with-oidc.sh) it
 # starts with the OAuth2 part; then the pasted-token part.
 set -u
@@ -24,6 +25,9 @@ unset KIWI_EXAMPLE_TOKEN || true
 # made under a loose umask would otherwise be refused, as it should be),
 # plus a stanza for the local OAuth2 server when there is one.
 cp -R "$top/conf" "$work/conf"
+# The sample stanza is shipped commented out; enable it in this copy, as
+# an administrator would (remove the single '#' of each stanza line).
+sed -i 's/^#\([^#]\)/\1/' "$work/conf/services.d/example-api.conf"
 if [ -n "${OIDC_ISSUER:-}" ]; then
 	cat >"$work/conf/services.d/demo-oauth2.conf" <<CONF
 # The local OAuth2/OpenID test server this demo started.

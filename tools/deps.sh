@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Install the Debian packages kiwi-auth needs to build and test. Runs as
 # root (or through sudo). Skips apt entirely when everything is present.
 set -eu
@@ -8,7 +9,8 @@ libsecret-1-dev libcurl4-openssl-dev libconfig-dev libjansson-dev
 libcmocka-dev gnome-keyring dbus dbus-x11 libsecret-tools python3 curl
 clang libclang-rt-14-dev git openssl
 python3-pytest python3-httpx python3-requests python3-venv python3-pip
-python3-setuptools"
+python3-setuptools
+debhelper dpkg-dev fakeroot lintian bash-completion groff-base"
 
 missing=""
 for p in $PKGS; do

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* github.c: refresh module `github`: device-flow sign-in, refresh of
  * expiring user tokens and pasted tokens, for github.com and GitHub
  * Enterprise Server. */
@@ -144,7 +145,7 @@ static enum ka_status github_init(struct ka_mctx *m, const struct ka_host *h,
 
 	if (h->size < sizeof(struct ka_host)) {
 		h->error(err, KA_ERR_MODULE, "the github module needs a newer "
-			 "libkiwiauth (module ABI 1.1)");
+			 "libkiwiauth (module ABI 2.0)");
 		return KA_ERR_MODULE;
 	}
 	if ((g = calloc(1, sizeof(*g))) == NULL)
@@ -346,7 +347,7 @@ static const struct ka_refresh_ops github_ops = {
 __attribute__((visibility("default")))
 const struct ka_module ka_module = {
 	.abi_major = KA_MODULE_ABI_MAJOR,
-	.abi_minor = 1,
+	.abi_minor = KA_MODULE_ABI_MINOR,
 	.kind = KA_MODULE_REFRESH,
 	.name = "github",
 	.description = "GitHub and GitHub Enterprise Server: device flow, "

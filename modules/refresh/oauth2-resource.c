@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* oauth2-resource.c: the oauth2 module's resource-discovery mode: a
  * service given only `resource` (an MCP server's URL) finds its
  * authorization server and registers its client as the MCP authorization

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* oauth2.c: refresh module `oauth2`: a generic OAuth 2.0 client (RFC 6749)
  * with device, code + PKCE, client credentials and pasted-token sign-in,
  * refresh with rotation, and revocation; its server found from an issuer,
@@ -136,7 +137,7 @@ static enum ka_status oauth2_init(struct ka_mctx *m, const struct ka_host *h,
 
 	if (h->size < sizeof(struct ka_host)) {
 		h->error(err, KA_ERR_MODULE, "the oauth2 module needs a newer "
-			 "libkiwiauth (module ABI 1.2)");
+			 "libkiwiauth (module ABI 2.0)");
 		return KA_ERR_MODULE;
 	}
 	if ((o = calloc(1, sizeof(*o))) == NULL)
@@ -620,7 +621,7 @@ static const struct ka_refresh_ops oauth2_ops = {
 __attribute__((visibility("default")))
 const struct ka_module ka_module = {
 	.abi_major = KA_MODULE_ABI_MAJOR,
-	.abi_minor = 2,
+	.abi_minor = KA_MODULE_ABI_MINOR,
 	.kind = KA_MODULE_REFRESH,
 	.name = "oauth2",
 	.description = "generic OAuth 2.0 client: device, code + PKCE, client "

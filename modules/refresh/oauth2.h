@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* oauth2.h: what the two files of the oauth2 module share: the instance,
  * and the view of the server and client one request uses. */
 #ifndef KA_OAUTH2_H

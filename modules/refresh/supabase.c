@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* supabase.c: refresh module `supabase`: Supabase Auth (GoTrue) sign-in
  * with email and password, refresh with rotation, and logout. */
 #include "config.h"
@@ -124,7 +125,7 @@ static enum ka_status supabase_init(struct ka_mctx *m, const struct ka_host *h,
 
 	if (h->size < sizeof(struct ka_host)) {
 		h->error(err, KA_ERR_MODULE, "the supabase module needs a newer "
-			 "libkiwiauth (module ABI 1.1)");
+			 "libkiwiauth (module ABI 2.0)");
 		return KA_ERR_MODULE;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -666,7 +667,7 @@ static const struct ka_refresh_ops supabase_ops = {
 __attribute__((visibility("default")))
 const struct ka_module ka_module = {
 	.abi_major = KA_MODULE_ABI_MAJOR,
-	.abi_minor = 1,
+	.abi_minor = KA_MODULE_ABI_MINOR,
 	.kind = KA_MODULE_REFRESH,
 	.name = "supabase",
 	.description = "Supabase Auth (GoTrue): email and password sign-in, "

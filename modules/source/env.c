@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* env.c: read-only source module `env`: an access token from a variable. */
 #include "config.h"
 

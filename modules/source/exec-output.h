@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exec-output.h: the exec module's output parser, shared with its fuzz
  * target (the module exports only ka_module; this name stays hidden). */
 #ifndef KA_EXEC_OUTPUT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exec.c: read-only source module `exec`: a token record from a command. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* file.c: source module `file`: a private JSON file per (service, account). */
 #include "config.h"
 
@@ -873,7 +874,7 @@ static enum ka_status file_init(struct ka_mctx *m, const struct ka_host *h,
 
 	if (h->size < sizeof(struct ka_host)) {
 		h->error(err, KA_ERR_MODULE, "the file module needs a newer "
-			 "libkiwiauth (module ABI 1.3)");
+			 "libkiwiauth (module ABI 2.0)");
 		return KA_ERR_MODULE;
 	}
 	if (arg != NULL && arg[0] != '/') {

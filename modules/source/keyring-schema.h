@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* keyring-schema.h: the Secret Service schema of kiwi-auth's keyring items,
  * shared by the keyring module, its tests and its benchmark: xdg:schema
  * org.kiwiauth.Token with the attributes service and account; the secret

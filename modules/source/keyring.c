@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* keyring.c: source module keeping token records in the Secret Service. */
 #include "config.h"
 

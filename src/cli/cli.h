@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cli.h: declarations shared by the parts of the kiwi-auth command-line tool. */
 #ifndef KIWI_AUTH_CLI_H
 #define KIWI_AUTH_CLI_H

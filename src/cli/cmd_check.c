@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd_check.c: `kiwi-auth check`: load the configuration and every module, list the problems. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd_request.c: `kiwi-auth request`: one HTTP request the way an executor
  * makes it, through the library's performer (ka_perform). */
 #ifdef HAVE_CONFIG_H

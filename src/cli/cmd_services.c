@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd_services.c: `kiwi-auth services`: list the configured services. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

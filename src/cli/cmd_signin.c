@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd_signin.c: `kiwi-auth signin` and `kiwi-auth refresh`, and the
  * terminal side of the conversation with a refresh module. */
 #ifdef HAVE_CONFIG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd_status.c: `kiwi-auth status`: whether each service and account is signed in (never a token). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

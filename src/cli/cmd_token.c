@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cmd_token.c: `kiwi-auth token set` and `kiwi-auth logout`: store a token read from stdin, erase it. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c: kiwi-auth entry point: process hardening, global options, dispatch. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "kiwiauth-module.h"
 
 struct cli_cmd {
 	const char *name;
@@ -118,7 +120,7 @@ static void usage(FILE *f)
 		"  -v, --verbose      also print informational and debug log\n"
 		"                     messages (never a token)\n"
 		"  -h, --help         this help; COMMAND --help for one command\n"
-		"  -V, --version      print the version\n"
+		"  -V, --version      print the version and the module ABI\n"
 		"\n"
 		"Commands:\n");
 	for (i = 0; i < NCOMMANDS; i++) {
@@ -222,8 +224,9 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return finish(CLI_EXIT_OK);
 		case 'V':
-			printf("kiwi-auth %d.%d.%d\n", KA_VERSION_MAJOR,
-			       KA_VERSION_MINOR, KA_VERSION_PATCH);
+			printf("kiwi-auth %s\nmodule ABI %d.%d\n",
+			       PACKAGE_VERSION, KA_MODULE_ABI_MAJOR,
+			       KA_MODULE_ABI_MINOR);
 			return finish(CLI_EXIT_OK);
 		default:
 			fprintf(stderr, "Try 'kiwi-auth --help'.\n");

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* util.c: helpers shared by the kiwi-auth commands: exit codes, messages, context. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kiwiauth-module.h: the ABI between libkiwiauth and its modules.
  *
  * A module is a shared object in the module directory that exports exactly
@@ -23,11 +24,12 @@
 extern "C" {
 #endif
 
-#define KA_MODULE_ABI_MAJOR 1
-#define KA_MODULE_ABI_MINOR 3	/* 1: HTTP, OAuth and conversation;
-				 * 2: resource discovery and client
-				 * registration (MCP authorization);
-				 * 3: record generations */
+/* 2.0 (kiwi-auth 0.1.0): ABI 1 with its minors 1 and 2 (HTTP, OAuth,
+ * conversation, resource discovery and client registration) folded into
+ * the base, with the record generation accessors, and integer ranges (min, max) in struct ka_arg_spec. A module
+ * built for ABI 1 is refused. Minors append members only. */
+#define KA_MODULE_ABI_MAJOR 2
+#define KA_MODULE_ABI_MINOR 0
 
 enum ka_module_kind {
 	KA_MODULE_SOURCE = 1,
@@ -94,15 +96,12 @@ struct ka_refresh_ops {
 				 struct ka_record **out, ka_error *err);
 	enum ka_status (*revoke)(struct ka_mctx *m, const struct ka_record *cur,
 				 ka_error *err);
-	/* ABI minor 2 (read only from a module that says so; may be NULL):
-	 * what the instance knows about where its tokens come from, one
+	/* May be NULL: what the instance knows about where its tokens come from, one
 	 * fn(key, value) per item ("issuer", "resource", "client_id",
 	 * "client_registration"), without a network request and never a
 	 * secret. */
 	void (*describe)(struct ka_mctx *m, ka_describe_fn fn, void *data);
 };
-
-/* ---- types of the host services added in ABI minor 1 ------------------ */
 
 /* One HTTP exchange through the host's client: TLS verification always on
  * (ca_file may name the trust anchors; verification cannot be turned off),
@@ -127,7 +126,7 @@ struct ka_http_response {
 	char *body;		/* secure memory, NUL-terminated, never NULL */
 	size_t len;
 	char content_type[128];	/* lowercase media type, no parameters */
-	/* ABI minor 2: the answer's WWW-Authenticate challenges joined with
+	/* The answer's WWW-Authenticate challenges joined with
 	 * ", " (RFC 7235), cut at the end of the buffer; "" when none. */
 	char www_authenticate[2048];
 };
@@ -206,8 +205,6 @@ struct ka_oauth_code {
 	struct ka_oauth_request token;	/* form and prev are ignored */
 };
 
-/* ---- types of the host services added in ABI minor 2 ------------------ */
-
 /* Authorization server metadata (RFC 8414 or OpenID Connect Discovery),
  * its `issuer` checked against the URL it was fetched for. */
 #define KA_META_S256		0x1u	/* code_challenge_methods has S256 */
@@ -243,9 +240,9 @@ struct ka_oauth_client {
 	int64_t registered_at;	/* UTC seconds; 0 for pre-registered */
 };
 
-/* Services the library offers its modules. Append only; a module checks
- * host->size before using a member added after the ones it was built
- * with. */
+/* Services the library offers its modules. Append only (a new member is
+ * a new ABI minor); a module checks host->size before using a member added
+ * after ABI 2.0. */
 struct ka_host {
 	size_t size;		/* sizeof(struct ka_host) of the library */
 
@@ -304,8 +301,6 @@ struct ka_host {
 	void (*record_set_obtained_at)(struct ka_record *r, int64_t t);
 	int64_t (*record_expires_at)(const struct ka_record *r);
 	const char *(*record_account)(const struct ka_record *r);
-
-	/* ---- ABI minor 1: check host->size before using these ---------- */
 
 	/* KA_OK when an answer arrived, whatever its status; *out is freed
 	 * with http_response_free. KA_ERR_DENIED (a URL that is not https
@@ -424,8 +419,6 @@ struct ka_host {
 				      const char *account, const char *what,
 				      ka_error *err);
 
-	/* ---- ABI minor 2: check host->size before using these ---------- */
-
 	/* Fetch issuer's metadata from its well-known URLs in the order of
 	 * RFC 8414 section 5 (oauth-authorization-server inserted, then
 	 * openid-configuration inserted, then appended); the `issuer` it
@@ -501,7 +494,7 @@ struct ka_host {
 					size_t len, unsigned flags,
 					ka_error *err);
 
-	/* ---- ABI minor 3: check host->size before using these ---------- */
+	/* ---- record generations ------------------------------------------ */
 
 	/* How many times a record was written to its source, kept in its
 	 * JSON as "generation" (0: never, or before generations existed). A

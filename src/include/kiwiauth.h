@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kiwiauth.h: the public API of libkiwiauth, for executors and the CLI.
  *
  * Ownership: a function named *_new hands the caller an object that the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* audit.c: the audit trail of authorization decisions, with a keyed, irreversible token fingerprint. */
 #include "config.h"
 

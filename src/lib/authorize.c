@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* authorize.c: the executor API: pick the service, bind the URL's origin,
  * check the token, inject the header; what an executor may know of it. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* brlock.c: a "big reader" lock: one mutex per stripe, readers take only
  * their thread's stripe, writers take all of them. The executor's hot path
  * reads the record cache from many threads at once; a single rwlock would

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* broker.c: the broker core: one record cache and one flight per
  * (service, account), the path every load, store, erase, authorize and
  * refresh takes, and the public calls that enter it. */

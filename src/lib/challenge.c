@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* challenge.c: the Bearer challenge of a WWW-Authenticate header (RFC 7235
  * section 4.1, RFC 6750 section 3, RFC 9728 section 5.1) and the scope
  * lists it carries: a pure parser, no I/O. */

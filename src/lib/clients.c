@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clients.c: this client's identity at an authorization server, per
  * (issuer, resource): registrations stored durably (one private file
  * each, written atomically) and reused, RFC 7591 dynamic registration

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* config.c: find and read the configuration files and layers, merge them, and hand the services to the context. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* confsplit.c: cut a configuration file's text into runs of whole
  * top-level settings, so libconfig parses a large file piece by piece:
  * its parser looks every new setting of a group up among the ones before

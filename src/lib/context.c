@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* context.c: opening and closing a context, diagnostics and logging. */
 #include "config.h"
 

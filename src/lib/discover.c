@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* discover.c: authorization server metadata (RFC 8414, OpenID Connect
  * Discovery): the well-known URLs of an issuer in the order RFC 8414
  * section 5 and the MCP authorization specification give, a pure parser

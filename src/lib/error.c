@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* error.c: status names and the caller-owned error struct. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* headers.c: a tool's own request headers: what a well-formed one is, which
  * carry credentials, which would change where a request goes, and the
  * header list the library hands to libcurl. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* host.c: the host table: what the library offers its modules, with the
  * small services only modules use (sign-in-required and OAuth error
  * wording, a pasted token). */
@@ -241,7 +242,6 @@ const struct ka_host kai_host = {
 	.record_set_obtained_at = ka_record_set_obtained_at,
 	.record_expires_at = ka_record_expires_at,
 	.record_account = ka_record_account,
-	/* ABI minor 1 */
 	.http = kai_host_http,
 	.http_response_free = kai_http_response_free,
 	.form_add = kai_form_add,
@@ -262,7 +262,6 @@ const struct ka_host kai_host = {
 	.oauth_code = kai_oauth_code,
 	.token_prompt = h_token_prompt,
 	.oauth_error = h_oauth_error,
-	/* ABI minor 2 */
 	.oauth_metadata = kai_oauth_metadata,
 	.resource_discover = kai_resource_discover,
 	.oauth_client = kai_oauth_client,
@@ -271,7 +270,6 @@ const struct ka_host kai_host = {
 	.oauth_client_clear = kai_oauth_client_clear,
 	.oauth_code_iss = kai_oauth_code_iss,
 	.write_file_at = kai_write_atomic_at,
-	/* ABI minor 3 */
 	.record_generation = h_record_generation,
 	.record_set_generation = h_record_set_generation,
 	.record_obtained_at = ka_record_obtained_at,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* http.c: the host's HTTP client for refresh modules: libcurl with safe
  * defaults, answers kept in wiped memory, form encoding. */
 #include "config.h"

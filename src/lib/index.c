@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* index.c: a hash index from strings to pointers (open addressing), built
  * once when a context opens, so finding a service by name or by scope
  * costs the same at 10 services as at 10,000. */

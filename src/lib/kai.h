@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kai.h: library-internal types and functions shared between the files of
  * libkiwiauth. Nothing here is exported (kai_ names are hidden). */
 #ifndef KAI_H

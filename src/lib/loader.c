@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* loader.c: find modules by bare name in a trusted module directory, open
  * and check each file once and dlopen that descriptor, check their ABI,
  * check each instance's arguments, and initialise it. */

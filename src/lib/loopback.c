@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* loopback.c: the authorization code grant with PKCE through a loopback
  * redirect (RFC 8252, RFC 7636): listen on 127.0.0.1, send the person to
  * the authorization endpoint, take the code the browser brings back and

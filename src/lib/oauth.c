@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* oauth.c: OAuth 2.0 protocol pieces every refresh module shares: token
  * requests and answers (RFC 6749), the device grant (RFC 8628) and
  * revocation (RFC 7009). Discovery is in discover.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* origin.c: parse a request URL once (libcurl's URL API) and match its origin against a service's host patterns. */
 #include "config.h"
 

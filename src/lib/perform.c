@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* perform.c: the request performer: authorize a tool's request, send it
  * with libcurl, follow redirects hop by hop under the origin rules, mask
  * echoes of the credential, and hand back the answer. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* record.c: the token record, its secrets in wiped memory, and its JSON. */
 #include "config.h"
 

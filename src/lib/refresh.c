@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* refresh.c: one refresh of one record, for every refresh module: an
  * exclusive lock file across processes, a re-read under it, and the
  * rotated record stored durably in its own source before anyone uses it.

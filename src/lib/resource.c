@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* resource.c: discovery from a protected resource (an MCP server) as the
  * MCP authorization specification describes it: the 401 challenge, the
  * protected resource metadata (RFC 9728), its authorization server's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* safefile.c: open a file kiwi-auth trusts (config, module) and check the
  * fd we read, not the path: regular file, right owner, not writable by
  * group or other; and check a trusted directory with every directory

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scope.c: find a tool's required scope and auth service in its chain of JSON manifests (leaf first). */
 #include "config.h"
 

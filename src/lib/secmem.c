@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* secmem.c: memory for secrets: zeroed, kept out of core dumps, locked in
  * RAM where the limits allow it, and wiped on free.
  *

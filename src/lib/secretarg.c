@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* secretarg.c: host->secret_arg: a module's secret taken from the private
  * file or the environment variable its arguments name, never from the
  * configuration itself. */

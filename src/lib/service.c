@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* service.c: read-only accessors of configured services. */
 #include "config.h"
 
@@ -145,7 +146,7 @@ KAI_API enum ka_status ka_service_describe(struct ka_ctx *ctx,
 		return st;
 	m = s->refresh;
 	if (m != NULL && m->mod != NULL && m->initialized &&
-	    m->mod->abi_minor >= 2 && m->mod->refresh != NULL &&
+	    m->mod->refresh != NULL &&
 	    m->mod->refresh->describe != NULL)
 		m->mod->refresh->describe(m, fn, data);
 	return KA_OK;

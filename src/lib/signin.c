@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* signin.c: sign-in and logout through a service's refresh module, and the
  * conversation that lets a module talk to a person. */
 #include "config.h"

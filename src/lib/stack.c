@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stack.c: the source stack of one service: loading through PAM control
  * flags over NSS-like statuses, storing to the source a record lives in,
  * erasing, and the words for a missing or expired token. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stanza.c: read one service stanza (its keys, value checks, host patterns and module entries) into a service. */
 #include "config.h"
 

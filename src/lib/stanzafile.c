@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stanzafile.c: sign in to a protected resource (an MCP server) known only
  * by its URL: find or write the user stanza for it (services.d/NAME.conf,
  * mode 0600, never over an existing file) and sign in through it. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* statefile.c: the user's private state directory and files written into
  * it (or a config directory) atomically: temporary file, fsync, rename or
  * link, fsync of the directory, so a failure never leaves half a file. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stepup.c: step-up authorization (RFC 6750 section 3.1, the MCP
  * authorization specification): what a 403 insufficient_scope answer
  * means for the request (sign in for more scopes, retry once with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* util.c: string vectors, formatting and small checks used everywhere. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # lib.sh: shared helpers for the kiwi-auth script tests (POSIX sh; source it).
 #
 #   . "$KA_TOP_SRCDIR/tests/cli/lib.sh"

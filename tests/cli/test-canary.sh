@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-canary.sh: a canary token stored through the CLI never shows up in any output, argv, environment or loose file.
 #
 # The canary only ever travels through shell builtins (printf) into the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-cli.sh: behaviour of the kiwi-auth command line with the file and env modules.
 
 . "${KA_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/cli/lib.sh"
@@ -40,9 +41,23 @@ for c in services check status "token set" logout "Exit status" \
 	"not signed in" "unavailable" "configuration error" "usage error"; do
 	expect_out "$c" "--help documents '$c'"
 done
-ka_run --version
-expect_rc 0 "--version"
-expect_out "kiwi-auth " "--version names the program"
+# --version and -V: the package version (configure.ac's AC_INIT) and the
+# module ABI (kiwiauth-module.h).
+version=$(sed -n 's/^AC_INIT(\[kiwi-auth\], *\[\([^]]*\)\].*/\1/p' "$KA_TOP_SRCDIR/configure.ac")
+abi_major=$(sed -n 's/^#define KA_MODULE_ABI_MAJOR \([0-9]*\).*/\1/p' "$KA_TOP_SRCDIR/src/include/kiwiauth-module.h")
+abi_minor=$(sed -n 's/^#define KA_MODULE_ABI_MINOR \([0-9]*\).*/\1/p' "$KA_TOP_SRCDIR/src/include/kiwiauth-module.h")
+[ -n "$version" ] && [ -n "$abi_major" ] && [ -n "$abi_minor" ] ||
+	ka_fail "cannot read the version ($version) or the ABI ($abi_major.$abi_minor) from the sources"
+for opt in --version -V; do
+	ka_run $opt
+	expect_rc 0 "$opt"
+	if [ "$(cat "$KA_OUT")" = "kiwi-auth $version
+module ABI $abi_major.$abi_minor" ]; then
+		ka_pass "$opt prints the package version $version and the module ABI $abi_major.$abi_minor"
+	else
+		ka_fail "$opt printed: $(cat "$KA_OUT")"
+	fi
+done
 ka_run status --help
 expect_rc 0 "status --help"
 expect_out "--account" "status --help shows its options"

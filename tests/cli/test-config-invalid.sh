@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-config-invalid.sh: `kiwi-auth check` on the data-driven config cases.
 #
 # tests/data/config/invalid/CASE/ holds kiwi-auth.conf (or a services.d/

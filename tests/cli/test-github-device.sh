@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-github-device.sh: the `github` module's device flow against the local
 # GitHub stand-in (tests/servers/github_standin.py): a form-encoded answer
 # and slow_down honoured, a denied sign-in, an unknown client.

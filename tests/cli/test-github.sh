@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-github.sh: the `github` refresh module against the local GitHub
 # stand-in (tests/servers/github_standin.py): refresh with rotation and
 # reuse rejection, server errors, expired and non-expiring tokens, pasted

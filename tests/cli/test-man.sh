@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-man.sh: the manual pages are lint-clean and cover the commands, options, keys, arguments and functions that the code has.
 
 . "${KA_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/cli/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-request.sh: `kiwi-auth request` end to end against recording HTTP servers on 127.0.0.1: origin binding, redirects, exit codes, canary.
 #
 # Two instances of tests/servers/recorder.py listen on two ports of

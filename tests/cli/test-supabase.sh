@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-supabase.sh: the `supabase` refresh module against the local Supabase
 # Auth stand-in (tests/servers/supabase_standin.py): password sign-in (right
 # and wrong), refresh with rotation and reuse rejection (both error shapes),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* driver.c: main() of every fuzz target. Without arguments it replays the
  * target's committed inputs, $KA_TOP_SRCDIR/tests/fuzz/corpus/NAME and
  * .../regressions/NAME (NAME is the program's name after "fuzz_"), through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz.h: what every fuzz target defines and may use (tests/fuzz/README). */
 #ifndef KA_FUZZ_H
 #define KA_FUZZ_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_callback.c: the request line the browser sends to the loopback
  * redirect listener (kai_callback_parse). A code is taken only from a
  * GET of /callback whose state (and, when expected, iss) matches, and is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_config.c: configuration text through the loader (ka_ctx_new on a
  * file holding the input: libconfig, then every stanza and host pattern;
  * modules are not loaded). Every service is usable or says why. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_confsplit.c: cutting configuration text into pieces for libconfig
  * (confsplit.c). When libconfig parses the whole text, it parses every
  * piece the cutter makes, and the pieces hold the same top-level

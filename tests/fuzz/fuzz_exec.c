@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_exec.c: the exec module's reading of a command's output, a token
  * record (expiry as expires_at or expires_in) or a kubectl ExecCredential
  * (v1 or v1beta1, expiry as status.expirationTimestamp). A refusal never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_github.c: the github module's refresh on GitHub's token answers,
  * JSON or form-encoded: the module is linked in and its host's OAuth token
  * call reads the input as the answer (byte 0: status and content type,

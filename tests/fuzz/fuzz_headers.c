@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_headers.c: a tool's own request headers (headers.c): one header a
  * line. A line the checker accepts has a token for a name, ':' or ';'
  * after it and no control byte but TAB; a refusal never quotes a value;

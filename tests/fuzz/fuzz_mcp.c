@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_mcp.c: the parsers of MCP authorization's outside input: a
  * WWW-Authenticate challenge (and step-up on it), protected-resource
  * metadata, a dynamic registration answer, a resource URL. The first byte

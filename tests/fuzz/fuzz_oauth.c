@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_oauth.c: the OAuth answers a refresh module gets (oauth.c): token
  * answers (JSON, or a form as GitHub may send it; success or error),
  * device authorization answers and discovery documents. Input: one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_origin.c: request URLs (kai_origin_parse) and host patterns
  * (kai_hostpat_parse, kai_origin_match). Input: a URL, a newline, a
  * pattern. An accepted URL's origin, formatted and parsed again, is the

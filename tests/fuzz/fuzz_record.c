@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_record.c: the token record JSON reader (kai_record_from_json). A
  * record it accepts must write out and read back to the same JSON. */
 #include "config.h"

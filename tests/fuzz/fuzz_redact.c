@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_redact.c: ka_redact on any response bytes. Input: one byte n, then
  * a credential of n % 64 + 1 bytes, then the response. Afterwards the
  * credential appears nowhere in the response (when it holds no '*', the

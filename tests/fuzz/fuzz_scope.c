@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_scope.c: a tool chain of JSON manifests (ka_tool_scope_new). What
  * it accepts is printable text without spaces; what it refuses says why. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_supabase.c: the supabase module's reading of Supabase Auth (GoTrue)
  * answers, through its own refresh and logout operations: the module is
  * linked in and its host's HTTP client returns the input (byte 0: status

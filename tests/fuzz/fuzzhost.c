@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzzhost.c: the input as an HTTP answer, and a refresh module instance
  * on a host table of the fuzz target's (fuzzhost.h). */
 #include "config.h"

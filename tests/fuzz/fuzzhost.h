@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzzhost.h: what the fuzz targets of HTTP answers share: the input as an
  * answer, and a refresh module (linked into the target) bound to a
  * service and to a host table of the target's, whose HTTP calls return

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-keyring.sh: make-check entry for the keyring tests: runs test_keyring
 # and a kiwi-auth status/logout check under a private Secret Service
 # (with-keyring.sh), and checks that no token of the tests reached output.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # with-keyring.sh: run a command against a private, unlocked Secret Service.
 #
 #   with-keyring.sh CMD [ARGS...]

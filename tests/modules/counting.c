@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* counting.c: test module `test_counting`: counts its calls in a file. */
 #include "config.h"
 

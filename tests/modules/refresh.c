@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* refresh.c: test module `test_refresh`: a refresh module whose refresh
  * answers as configured, to test the broker's handling of refresh results
  * without a server. Arguments:

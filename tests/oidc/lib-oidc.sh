@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # lib-oidc.sh: shared set-up of the OAuth2 tests against the real test
 # server (POSIX sh; source it from a test script as its first action).
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* oidc_helper.c: drives libkiwiauth for the OAuth2 integration tests: many
  * threads needing one token at once, an authorized request through the
  * executor API, and refreshes with the test-only hook that pauses them.

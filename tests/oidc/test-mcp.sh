@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-mcp.sh: kiwi-auth as the credential broker of an MCP client, against
 # real MCP servers (@modelcontextprotocol/sdk: Streamable HTTP,
 # requireBearerAuth, mcpAuthMetadataRouter; tests/servers/oidc/mcp.mjs)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-oidc-errors.sh: wrong client, wrong secret, server down, garbage, 5xx,
 # slow and oversized answers, refused settings and a denied sign-in: each
 # gives a clear error and leaves the stored record as it was.

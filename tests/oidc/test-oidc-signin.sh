@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-oidc-signin.sh: sign-in flows, authorized requests, automatic refresh
 # with rotation, and logout with revocation, against the real test server.
 . "$KA_TOP_SRCDIR/tests/oidc/lib-oidc.sh"

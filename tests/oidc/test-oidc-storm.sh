@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-oidc-storm.sh: single flight (16 threads in one process, then 4
 # processes at once: the server counts exactly one refresh each time) and
 # crash safety (kill -9 in the middle of refreshes: the newest refresh

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """github_standin.py: a local STAND-IN for GitHub's OAuth endpoints, for tests.
 
 This is not GitHub. It is a small test server that follows GitHub's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # lib-standin.sh: shared set-up of the tests that run against the local
 # stand-ins for Supabase Auth and GitHub (POSIX sh; source it after
 # tests/cli/lib.sh and ka_setup).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """loopback_server.py: how every test HTTP server here starts: listen on
 127.0.0.1 only, on a free port, and publish the port by writing PORTFILE
 atomically (a test waits for the file to appear). Standard library only.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """recorder.py: a small HTTP/1.1 test server for tests/cli/test-request.sh.
 
 Listens on 127.0.0.1 only, on a free port it writes to PORTFILE, and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """supabase_standin.py: a local STAND-IN for Supabase Auth (GoTrue), for tests.
 
 This is not Supabase and not GoTrue. It is a small test server that follows

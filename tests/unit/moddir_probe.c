@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* moddir_probe.c: print the module directory a context chooses, and its
  * log, for test_loader's check that KIWI_AUTH_MODULE_DIR is ignored in a
  * setuid process. Usage: moddir_probe CONFIG */

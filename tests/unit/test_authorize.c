@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_authorize.c: header injection and replacement, every failure message, scope and freshness checks, audit, threads. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_broker.c: the source stack's PAM control flags, the cache, single
  * flight, store routing and erase, through the test_counting module
  * (which appends one line per call to its counter file). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_config.c: the configuration reader: stanzas, errors with file:line,
  * file safety, services.d, layering. */
 #include "config.h"

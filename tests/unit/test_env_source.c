@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_env_source.c: the read-only `env` source through the public API. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_error.c: status names and first-error-wins error struct. */
 #include "config.h"
 

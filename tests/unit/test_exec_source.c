@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_exec_source.c: the read-only `exec` source, with small scripts. */
 #include "config.h"
 

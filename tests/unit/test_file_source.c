@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_file_source.c: the `file` source module through the public API. */
 #include "config.h"
 

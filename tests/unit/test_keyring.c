@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_keyring.c: the keyring module against a real Secret Service. */
 #include "config.h"
 

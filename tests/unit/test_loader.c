@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_loader.c: loading modules via ka_ctx_new: ABI, names, arguments,
  * the trusted module directory and loading through the checked file. */
 #include "config.h"
@@ -181,6 +182,31 @@ static void test_abi_refused(void **state)
 	assert_usable(fx, "good");
 	free(v_major); free(v_minor); free(v_lib);
 	free(good); free(major); free(minor); free(fe);
+}
+
+/* A module built for the ABI before the major bump of the first release
+ * (1.2) is refused, and the message names its version and the library's. */
+static void test_abi_old_major_refused(void **state)
+{
+	struct fx *fx = *state;
+	char *fe = file_entry(fx);
+	char *good = stanza("good", fe);
+	char *old = stanza("old", "module = \"test_abi_old\";");
+	char *v_lib;
+	const char *d;
+
+	assert_int_equal(KA_MODULE_ABI_MAJOR, 2);
+	assert_true(asprintf(&v_lib, "%u.%u", KA_MODULE_ABI_MAJOR,
+			     KA_MODULE_ABI_MINOR) > 0);
+	open_lenient(fx, good, old, NULL);
+	d = diag_at(fx, 7);
+	assert_mentions(d, "test_abi_old");
+	assert_mentions(d, "has ABI 1.2");
+	assert_mentions(d, v_lib);
+	assert_mentions(disabled(fx, "old"), "ABI 1.2");
+	assert_usable(fx, "good");
+	free(v_lib);
+	free(good); free(old); free(fe);
 }
 
 static void test_abi_strict_fails(void **state)
@@ -596,6 +622,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_abi_refused),
+		T(test_abi_old_major_refused),
 		T(test_abi_strict_fails),
 		T(test_names_not_bare),
 		T(test_missing_module),

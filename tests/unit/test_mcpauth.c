@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_mcpauth.c: the pure parsers and decisions of MCP authorization:
  * Bearer challenges (challenge.c), well-known URLs and server metadata
  * (discover.c), protected resource metadata and its checks (resource.c),

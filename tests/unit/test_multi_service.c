@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_multi_service.c: one executor context, three services (supabase and
  * github through their local stand-ins, and an env service), three local
  * origins: each origin gets its own service's token and no other. */

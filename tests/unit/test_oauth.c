@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_oauth.c: the host HTTP client (http.c) and the shared OAuth pieces
  * (oauth.c) against canned answers from a one-shot loopback server. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_origin.c: URL parsing and origin matching against a corpus of tricky URLs (git credential CVEs as the model). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_perform.c: ka_perform against two recording HTTP servers on two
  * ports of 127.0.0.1 (tests/servers/recorder.py, two origins): redirects
  * of every kind with every credential-bearing tool header, routing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_record.c: token records, their JSON round trip, hostile JSON. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_safefile.c: config files are checked through the fd we read. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_scope.c: scope lookup over tool chains; a public tool never touches the broker. */
 #include "config.h"
 

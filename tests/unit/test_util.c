@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_util.c: string vectors, identifiers, control bytes, secure memory. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* testutil.h: helpers shared by the cmocka unit tests (temp dirs, files,
  * contexts). Include after <cmocka.h>'s prerequisites. */
 #ifndef TESTUTIL_H

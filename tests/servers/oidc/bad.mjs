@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bad.mjs: a misbehaving token endpoint for the error tests. Listens on
 // 127.0.0.1 with a random port and prints its base URL first.
 //   node bad.mjs garbage   200 with an HTML page

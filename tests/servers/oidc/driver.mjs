@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // driver.mjs: plays the user's browser against the test server.
 //   node driver.mjs device ISSUER USER_CODE [LOGIN]
 //       enters the user code at ISSUER/device, confirms, logs in, consents

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mcp.mjs: real MCP servers (@modelcontextprotocol/sdk, Streamable HTTP,
 // its bearer-auth middleware and protected-resource-metadata router) for
 // the kiwi-auth MCP tests, behind the real authorization server of

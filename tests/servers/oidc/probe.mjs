@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // probe.mjs: asks the test server about the tokens of a kiwi-auth record
 // file, as a third party would. Prints one word; never prints a token.
 //   node probe.mjs introspect FILE access_token|refresh_token  -> active|inactive

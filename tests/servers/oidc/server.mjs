@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // server.mjs: a real OAuth2/OpenID server (oidc-provider) for the kiwi-auth
 // integration tests. Listens on 127.0.0.1 with a random port and prints its
 // issuer URL as the first line of stdout.

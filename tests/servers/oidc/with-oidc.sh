@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # with-oidc.sh: run a command against a fresh OAuth2/OpenID test server
 # (npm oidc-provider, pinned in package.json next to this script).
 #
