@@ -10,7 +10,8 @@ libcmocka-dev gnome-keyring dbus dbus-x11 libsecret-tools python3 curl
 clang libclang-rt-14-dev git openssl
 python3-pytest python3-httpx python3-requests python3-venv python3-pip
 python3-setuptools
-debhelper dpkg-dev fakeroot lintian bash-completion groff-base"
+debhelper dpkg-dev fakeroot lintian bash-completion groff-base dh-python
+python3-all"
 
 missing=""
 for p in $PKGS; do
