@@ -636,27 +636,63 @@ static enum ka_status recover(struct ka_mctx *m, int dirfd, const char *name,
 	return st;
 }
 
-static enum ka_status file_load(struct ka_mctx *m, const char *service,
-				const char *account, struct ka_record **out,
+/* ---- one call on one record -------------------------------------------- */
+
+/* A load, store or erase of the record of (service, account). */
+struct call {
+	const char *service, *account;
+	const struct ka_record *rec;	/* store */
+	struct ka_record **out;		/* load */
+};
+
+typedef enum ka_status (*call_fn)(struct ka_mctx *m, int dirfd,
+				  const char *name, const struct call *c,
+				  ka_error *err);
+
+/* fn with the record's file name and its directory open (created when
+ * create), under dir_lock when locked. */
+static enum ka_status on_record(struct ka_mctx *m, const struct call *c,
+				int create, int locked, call_fn fn,
 				ka_error *err)
 {
 	char *name = NULL;
 	int dirfd = -1;
 	enum ka_status st;
 
-	*out = NULL;
-	if ((st = name_for(m, service, account, &name, err)) != KA_OK)
+	if ((st = name_for(m, c->service, c->account, &name, err)) != KA_OK)
 		goto out;
-	if ((st = open_dir(m, 0, &dirfd, err)) != KA_OK)
+	if ((st = open_dir(m, create, &dirfd, err)) != KA_OK)
 		goto out;
-	if ((st = recover(m, dirfd, name, account, err)) != KA_OK)
+	if (locked && (st = dir_lock(m, dirfd, err)) != KA_OK)
 		goto out;
-	st = read_record(m, dirfd, name, account, out, err);
+	st = fn(m, dirfd, name, c, err);
+	if (locked)
+		dir_unlock(dirfd);
  out:
 	if (dirfd >= 0)
 		close(dirfd);
 	free(name);
 	return st;
+}
+
+/* Not under the lock: recover takes it only when there are leftovers. */
+static enum ka_status load_at(struct ka_mctx *m, int dirfd, const char *name,
+			      const struct call *c, ka_error *err)
+{
+	enum ka_status st = recover(m, dirfd, name, c->account, err);
+
+	return st != KA_OK ? st :
+	       read_record(m, dirfd, name, c->account, c->out, err);
+}
+
+static enum ka_status file_load(struct ka_mctx *m, const char *service,
+				const char *account, struct ka_record **out,
+				ka_error *err)
+{
+	struct call c = { .service = service, .account = account, .out = out };
+
+	*out = NULL;
+	return on_record(m, &c, 0, 0, load_at, err);
 }
 
 /* ---- store -------------------------------------------------------------- */
@@ -665,11 +701,11 @@ static enum ka_status file_load(struct ka_mctx *m, const char *service,
  * above the record it replaces, through a temporary file that is fsynced
  * and renamed over name, and the directory fsynced (write_file_at): on
  * failure name is untouched. */
-static enum ka_status store_locked(struct ka_mctx *m, int dirfd,
-				   const char *service, const char *account,
-				   const char *name, const struct ka_record *r,
-				   ka_error *err)
+static enum ka_status store_at(struct ka_mctx *m, int dirfd, const char *name,
+			       const struct call *c, ka_error *err)
 {
+	const char *service = c->service, *account = c->account;
+	const struct ka_record *r = c->rec;
 	const struct ka_host *h = ka_host_of(m);
 	const struct file_src *fs = h->data(m);
 	struct sweep sw = { .name = name, .account = account, .adopt = 1 };
@@ -719,35 +755,20 @@ static enum ka_status file_store(struct ka_mctx *m, const char *service,
 				 const char *account, const struct ka_record *r,
 				 ka_error *err)
 {
-	char *name = NULL;
-	int dirfd = -1;
-	enum ka_status st;
+	struct call c = { .service = service, .account = account, .rec = r };
 
-	if ((st = name_for(m, service, account, &name, err)) != KA_OK)
-		goto out;
-	if ((st = open_dir(m, 1, &dirfd, err)) != KA_OK)
-		goto out;
-	if ((st = dir_lock(m, dirfd, err)) != KA_OK)
-		goto out;
-	st = store_locked(m, dirfd, service, account, name, r, err);
-	dir_unlock(dirfd);
- out:
-	if (dirfd >= 0)
-		close(dirfd);
-	free(name);
-	return st;
+	return on_record(m, &c, 1, 1, store_at, err);
 }
 
 /* ---- erase and list ----------------------------------------------------- */
 
 /* The record and every leftover of it, under dir_lock. */
-static enum ka_status erase_locked(struct ka_mctx *m, int dirfd,
-				   const char *name, const char *account,
-				   ka_error *err)
+static enum ka_status erase_at(struct ka_mctx *m, int dirfd, const char *name,
+			       const struct call *c, ka_error *err)
 {
 	const struct ka_host *h = ka_host_of(m);
 	const struct file_src *fs = h->data(m);
-	struct sweep sw = { .name = name, .account = account, .adopt = 0 };
+	struct sweep sw = { .name = name, .account = c->account, .adopt = 0 };
 	enum ka_status st = KA_OK;
 
 	memset(&sw.stuck_err, 0, sizeof(sw.stuck_err));
@@ -776,23 +797,9 @@ static enum ka_status erase_locked(struct ka_mctx *m, int dirfd,
 static enum ka_status file_erase(struct ka_mctx *m, const char *service,
 				 const char *account, ka_error *err)
 {
-	char *name = NULL;
-	int dirfd = -1;
-	enum ka_status st;
+	struct call c = { .service = service, .account = account };
 
-	if ((st = name_for(m, service, account, &name, err)) != KA_OK)
-		goto out;
-	if ((st = open_dir(m, 0, &dirfd, err)) != KA_OK)
-		goto out;
-	if ((st = dir_lock(m, dirfd, err)) != KA_OK)
-		goto out;
-	st = erase_locked(m, dirfd, name, account, err);
-	dir_unlock(dirfd);
- out:
-	if (dirfd >= 0)
-		close(dirfd);
-	free(name);
-	return st;
+	return on_record(m, &c, 0, 1, erase_at, err);
 }
 
 static void list_entry(int dirfd, const char *service, const char *entry,
