@@ -3,6 +3,8 @@
 #
 #   . "$KA_TOP_SRCDIR/tests/cli/lib.sh"
 #   ka_setup                  private temp dir $T with HOME and XDG_* under it
+#   ka_scratch NAME           only a private temp dir $T (C locale), for
+#                             tests of the tree rather than of the CLI
 #   ka_config FILE <<EOF      write a config file (mode 600)
 #   ka_run ARGS...            run "$KA_CLI" ARGS: $KA_OUT, $KA_ERR, $KA_RC
 #   ka_run_in FILE ARGS...    same, with stdin from FILE
@@ -29,6 +31,16 @@ ka_cleanup() {
 		chmod -R u+rwx "$T" 2>/dev/null
 		rm -rf "$T"
 	fi
+}
+
+ka_scratch() {
+	T=$(mktemp -d "${TMPDIR:-/tmp}/kiwi-auth-$1.XXXXXX") ||
+		{ echo "cannot create a temporary directory" >&2; exit 1; }
+	trap ka_cleanup EXIT
+	KA_OUT=$T/out
+	KA_ERR=$T/err
+	LC_ALL=C
+	export LC_ALL
 }
 
 ka_setup() {

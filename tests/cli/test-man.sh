@@ -14,13 +14,7 @@ command -v groff > /dev/null 2>&1 ||
 	ka_skip "groff is not installed (Debian package groff-base)"
 [ -d "$DOC" ] || ka_skip "no doc directory in $SRC"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/kiwi-auth-man.XXXXXX") ||
-	{ echo "cannot create a temporary directory" >&2; exit 1; }
-trap 'rm -rf "$T"' EXIT
-KA_OUT=$T/out
-KA_ERR=$T/err
-LC_ALL=C
-export LC_ALL
+ka_scratch man
 
 # page_has PAGE PATTERN DESC: the page (roff source) matches the ERE.
 page_has() {

@@ -16,13 +16,7 @@ if ! { [ -f "$SRC/build-aux/dist-files" ] ||
 	ka_skip "$SRC is neither a git checkout nor an unpacked dist tarball"
 fi
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/kiwi-auth-spdx.XXXXXX") ||
-	{ echo "cannot create a temporary directory" >&2; exit 1; }
-trap 'rm -rf "$T"' EXIT
-KA_OUT=$T/out
-KA_ERR=$T/err
-LC_ALL=C
-export LC_ALL
+ka_scratch spdx
 
 # The tree itself.
 KA_RC=0
