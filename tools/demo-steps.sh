@@ -118,7 +118,7 @@ for name, value in entry["headers"]:
         print(f"{name}: {value}")
 PY
 run "a request to an origin the service does not allow is refused before any connection" \
-	"kiwi-auth request --scope example:read https://evil.example.net/"
+	"kiwi-auth request --scope example:read https://elsewhere.invalid/"
 run "log out" "kiwi-auth logout example-api"
 run "status after logging out" "kiwi-auth status example-api"
 printf '\ndemo finished; its temp directory %s is removed\n' "$work"
