@@ -8,6 +8,11 @@
 
 #include <jansson.h>
 
+/* Set by configure; the default only lets a file be compiled on its own. */
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
 #include "kiwiauth.h"
 
 /* Exit codes: documented in `kiwi-auth --help`. */

@@ -12,6 +12,22 @@
 #include "kiwiauth.h"
 #include "kiwiauth-module.h"
 
+/* configure sets PACKAGE_VERSION and the Makefile the installed paths
+ * (AM_CPPFLAGS); these defaults only let a file be compiled on its own,
+ * by an editor or an analyzer. A build through the Makefile sets them all. */
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+#ifndef KA_SYSCONFDIR
+#define KA_SYSCONFDIR "/usr/local/etc/kiwi-auth"
+#endif
+#ifndef KA_MODULEDIR
+#define KA_MODULEDIR "/usr/local/lib/kiwi-auth/modules"
+#endif
+#ifndef KA_REFRESHER
+#define KA_REFRESHER "/usr/local/libexec/kiwi-auth/kiwi-auth-refresher"
+#endif
+
 #define KAI_API __attribute__((visibility("default")))
 #define KAI_PRINTF(a, b) __attribute__((format(printf, a, b)))
 

@@ -24,10 +24,6 @@
 
 #include "kai.h"
 
-#ifndef KA_REFRESHER
-#define KA_REFRESHER "/usr/local/libexec/kiwi-auth/kiwi-auth-refresher"
-#endif
-
 /* Longer than the refresher's own wait for the lock plus a refresh. */
 #define ANSWER_WAIT_MS (200 * 1000)
 
@@ -249,6 +245,10 @@ static enum ka_status no_answer(struct ka_ctx *ctx, struct ka_service *s,
 				const char *how, struct ka_record *now,
 				ka_error *err)
 {
+	/* The commands that fix it name a non-default account. */
+	const char *a = account != NULL &&
+			strcmp(account, KA_ACCOUNT_DEFAULT) != 0 ? account : NULL;
+
 	if (now != NULL && kai_record_usable(s, now, kai_now())) {
 		kai_log(ctx, 4, "%s: the refresher %s %s before it answered; "
 			"the record in the store is valid and used", s->name,
@@ -258,9 +258,10 @@ static enum ka_status no_answer(struct ka_ctx *ctx, struct ka_service *s,
 	kai_error_set(err, KA_ERR_TRY_AGAIN, "the refresh of %s was "
 		      "interrupted: the refresher %s %s before it answered; "
 		      "the stored record was kept as it was (run 'kiwi-auth "
-		      "refresh %s' to try again; if the server then refuses "
-		      "it, 'kiwi-auth signin %s')", s->name, path, how,
-		      s->name, s->name);
+		      "refresh %s%s%s' to try again; if the server then "
+		      "refuses it, 'kiwi-auth signin %s%s%s')", s->name, path,
+		      how, s->name, a ? " --account " : "", a ? a : "",
+		      s->name, a ? " --account " : "", a ? a : "");
 	return KA_ERR_TRY_AGAIN;
 }
 
