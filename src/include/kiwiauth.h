@@ -218,9 +218,11 @@ const char *ka_record_source(const struct ka_record *r);
 /* ---- broker ----------------------------------------------------------- */
 
 /* Load the record of (service, account) through the service's source
- * stack. account NULL means KA_ACCOUNT_DEFAULT. On success *out is a copy
- * owned by the caller. Not found gives KA_ERR_NOT_FOUND with
- * err->auth_required set and a message naming the command to sign in. */
+ * stack. account NULL: the default account (the user's choice, see
+ * ka_account_use, else the stanza's default_account, else
+ * KA_ACCOUNT_DEFAULT). On success *out is a copy owned by the caller.
+ * Not found gives KA_ERR_NOT_FOUND with err->auth_required set and a
+ * message naming the command to sign in. */
 enum ka_status ka_load(struct ka_ctx *ctx, const char *service,
 		       const char *account, struct ka_record **out,
 		       ka_error *err);
@@ -257,7 +259,10 @@ enum ka_status ka_account_pick(struct ka_ctx *ctx, const char *service,
 
 /* Remember account as the user's choice for service, in a private file
  * under $XDG_STATE_HOME/kiwi-auth/accounts/ (written atomically); NULL
- * forgets the choice. Only this user, only this service. */
+ * forgets the choice. Only this user, only this service. Every call
+ * without an account (ka_load, ka_authorize, ka_perform, ...) of a
+ * context opened afterwards uses it, before the stanza's
+ * default_account; a context reads the choices once, when it opens. */
 enum ka_status ka_account_use(struct ka_ctx *ctx, const char *service,
 			      const char *account, ka_error *err);
 
@@ -331,7 +336,7 @@ struct ka_request {
 	const char *url;	/* absolute URL, as the tool gave it */
 	const char *scope;	/* required scope, or NULL */
 	const char *service;	/* NULL: the one service listing scope */
-	const char *account;	/* NULL: KA_ACCOUNT_DEFAULT */
+	const char *account;	/* NULL: the default account (ka_account_use) */
 	const char *tool;	/* tool name for the audit trail, or NULL */
 };
 

@@ -496,6 +496,8 @@ const char *kai_account_or_default(const struct ka_service *s,
 {
 	if (account != NULL)
 		return account;
+	if (s != NULL && s->chosen_account != NULL)
+		return s->chosen_account;
 	if (s != NULL && s->default_account != NULL)
 		return s->default_account;
 	return KA_ACCOUNT_DEFAULT;

@@ -81,6 +81,7 @@ void kai_service_free(struct ka_service *s)
 	kai_strv_clear(&s->exports);
 	kai_strv_clear(&s->git_paths);
 	free(s->default_account);
+	free(s->chosen_account);
 	kai_br_destroy(&s->cache_lock);
 	free(s);
 }

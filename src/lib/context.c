@@ -156,6 +156,7 @@ KAI_API enum ka_status ka_ctx_new(const struct ka_options *opts,
 	if (st == KA_ERR_NOMEM)
 		goto out;
 	ctx->config_status = st;
+	kai_account_choices_load(ctx);
 	if (!(ctx->flags & KA_CTX_NO_MODULES))
 		kai_loader_bind(ctx);
 	if (st == KA_OK && ctx->diags.n > 0) {

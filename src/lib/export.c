@@ -6,6 +6,7 @@
  * choice (a state file), the stanza's default_account, the only account. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,7 +105,8 @@ static int account_ok(const char *a)
 	return a != NULL && a[0] != '\0' && !kai_has_ctl(a) && strlen(a) <= 256;
 }
 
-/* dir gets $state/accounts; file, when not NULL, dir/SERVICE. */
+/* dir gets $state/accounts; file, when not NULL, dir/SERVICE (s may be
+ * NULL when file is). */
 static enum ka_status choice_path(const struct ka_service *s, char *dir,
 				  size_t n, char *file, size_t fn,
 				  ka_error *err)
@@ -150,6 +152,34 @@ static enum ka_status read_choice(const struct ka_service *s, char *buf,
 	memcpy(buf, text, len + 1);
 	free(text);
 	return KA_OK;
+}
+
+void kai_account_choices_load(struct ka_ctx *ctx)
+{
+	char dir[4096], buf[257];
+	struct dirent *de;
+	ka_error err;
+	DIR *d;
+
+	ka_error_clear(&err);
+	if (choice_path(NULL, dir, sizeof(dir), NULL, 0, &err) != KA_OK)
+		return;		/* ka_account_pick says why, when asked */
+	if ((d = opendir(dir)) == NULL)
+		return;		/* no choice made yet */
+	while ((de = readdir(d)) != NULL) {
+		struct ka_service *s;
+
+		if (de->d_name[0] == '.' ||
+		    (s = kai_service_lookup(ctx, de->d_name)) == NULL ||
+		    s->chosen_account != NULL)
+			continue;
+		ka_error_clear(&err);
+		if (read_choice(s, buf, sizeof(buf), &err) == KA_OK)
+			s->chosen_account = kai_strdup(buf);
+		else
+			kai_log(ctx, 4, "%s", err.text);
+	}
+	closedir(d);
 }
 
 KAI_API enum ka_status ka_account_use(struct ka_ctx *ctx, const char *service,

@@ -267,6 +267,8 @@ struct ka_service {
 	 * (matched only when git sends a path); empty: any path. */
 	struct kai_strv git_paths;
 	char *default_account;	/* `default_account`, or NULL */
+	char *chosen_account;	/* the user's choice (ka_account_use) when the
+				 * context opened, or NULL */
 	int locked;
 	int user;		/* 1 if from the user layer */
 	struct ka_mctx **sources;
@@ -421,10 +423,15 @@ struct ka_service *kai_service_lookup(struct ka_ctx *ctx, const char *name);
 enum ka_status kai_resolve(struct ka_ctx *ctx, const char *service,
 			   const char **account, struct ka_service **out,
 			   ka_error *err);
-/* The account a call without one uses: the stanza's default_account,
- * else KA_ACCOUNT_DEFAULT. s may be NULL. */
+/* The account a call without one uses: the user's choice as it was when
+ * the context opened, else the stanza's default_account, else
+ * KA_ACCOUNT_DEFAULT. s may be NULL. No I/O: the executor's hot path. */
 const char *kai_account_or_default(const struct ka_service *s,
 				   const char *account);
+/* Read the user's choices of account (ka_account_use) into the services
+ * of a context that is opening: one directory read, whatever the number
+ * of services. A choice that cannot be read is a warning. */
+void kai_account_choices_load(struct ka_ctx *ctx);
 /* The part of kai_resolve that looks at a service already found. */
 enum ka_status kai_service_check(const struct ka_service *s, ka_error *err);
 

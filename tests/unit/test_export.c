@@ -298,6 +298,18 @@ static void account_order(void **state)
 					   &g, &err), KA_OK);
 		assert_string_equal(g.token, "tok-dalice-0123456789");
 	}
+	/* So does every call without an account on a context opened after
+	 * the choice (read once, when a context opens). */
+	{
+		struct ka_ctx *later = tu_ctx(f->conf, 0);
+		struct ka_record *r = NULL;
+
+		ka_error_clear(&err);
+		assert_int_equal(ka_load(later, "dflt", NULL, &r, &err), KA_OK);
+		assert_string_equal(ka_record_account(r), "alice");
+		ka_record_free(r);
+		ka_ctx_free(later);
+	}
 	/* Reset: default_account again. */
 	assert_int_equal(ka_account_use(f->ctx, "dflt", NULL, &err), KA_OK);
 	assert_int_equal(ka_account_pick(f->ctx, "dflt", NULL, buf, sizeof(buf),
