@@ -29,6 +29,31 @@ static int accepted_shape(const char *line)
 	return 1;
 }
 
+/* A refusal never quotes the value: with every printable byte after the
+ * name changed (control bytes, which decide the refusal, kept), the
+ * refusal reads the same. Comparing texts would not do: the message's
+ * own "Name: value" hint can spell what a value holds. */
+static int refusal_ignores_value(const char *line, size_t i,
+				 const ka_error *err)
+{
+	size_t n = kai_header_name_len(line);
+	char *other = strdup(line);
+	ka_error again;
+	int same;
+
+	if (other == NULL)
+		return 1;
+	if (other[n] != '\0')
+		for (char *p = other + n + 1; *p != '\0'; p++)
+			if ((unsigned char)*p >= 0x20 && *p != 0x7f)
+				*p = *p == 'Z' ? 'Y' : 'Z';
+	ka_error_clear(&again);
+	same = kai_header_check(other, i, &again) != KA_OK &&
+	       strcmp(again.text, err->text) == 0;
+	free(other);
+	return same;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = fuzz_string(data, size), *line, *save = NULL;
@@ -44,15 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (kai_header_check(line, count + 1, &err) == KA_OK) {
 			fuzz_assert(accepted_shape(line));
 		} else {
-			const char *v = strchr(line, ':');
-
 			fuzz_assert(err.text[0] != '\0');
-			/* The value is never quoted back (the name may be, and
-			 * a value spelled inside the name says nothing). */
-			fuzz_assert(v == NULL || strlen(v) < 8 ||
-				    memmem(line, (size_t)(v - line), v + 1,
-					   strlen(v + 1)) != NULL ||
-				    strstr(err.text, v + 1) == NULL);
+			fuzz_assert(refusal_ignores_value(line, count + 1, &err));
 			continue;
 		}
 		fuzz_assert(kai_header_routing(line) == NULL ||
