@@ -198,7 +198,7 @@ class Response:
     received; body: bytes; url: the final hop's URL; redirects: how many
     were followed; metadata: {auth_required, service, account, scope,
     injected, masked} for the tool's result (every echo of the credential
-    in headers and body was masked with '*' by the library).
+    in headers and body was masked by the library: '*'s, see libkiwiauth(3)).
     """
 
     def __init__(self, status: int, headers: List[Tuple[str, str]],

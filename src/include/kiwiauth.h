@@ -385,8 +385,10 @@ enum ka_status ka_authorize(struct ka_ctx *ctx, const struct ka_request *req,
 			    struct curl_slist **headers,
 			    struct ka_auth_info *info, ka_error *err);
 
-/* Overwrite with '*' every copy of the credential ka_authorize() set, found
- * in buf (len bytes), and return how many there were. Run it on a
+/* Overwrite every copy of the credential ka_authorize() set, found in buf
+ * (len bytes), and return how many there were. Copies become '*'s, or,
+ * for a credential that holds a '*', the first printable character it
+ * does not hold, so that no copy is left or formed. Run it on a
  * response before a tool sees it: a server that echoes request headers
  * back would otherwise hand the token to the tool. info must come from
  * the ka_authorize() call that built the header list, and that list must

@@ -325,22 +325,59 @@ KAI_API enum ka_status ka_authorize(struct ka_ctx *ctx,
 	return kai_authorize_origin(ctx, s, req, &o, headers, info, err);
 }
 
-KAI_API size_t ka_redact(const struct ka_auth_info *info, char *buf,
-			 size_t len)
+/* A byte that none of the n credentials holds: '*' when it can be, else
+ * the first printable, then any other. Overwriting with a byte of the
+ * credential could leave (or form, with the bytes around it) a copy. */
+unsigned char kai_mask_byte(const char *const *cred, const size_t *len,
+			    size_t n)
 {
-	size_t n = 0, k;
+	unsigned char held[256] = { 0 };
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < len[i]; j++)
+			held[(unsigned char)cred[i][j]] = 1;
+	if (!held['*'])
+		return '*';
+	for (unsigned c = 0x21; c < 0x7f; c++)
+		if (!held[c])
+			return (unsigned char)c;
+	for (unsigned c = 0x80; c < 0x100; c++)
+		if (!held[c])
+			return (unsigned char)c;
+	for (unsigned c = 0x7f; c-- > 0;)
+		if (!held[c])
+			return (unsigned char)c;
+	return '*';	/* every byte: no credential of a header is that */
+}
+
+size_t kai_redact(const char *cred, size_t k, unsigned char with, char *buf,
+		  size_t len)
+{
+	size_t n = 0;
 	char *p = buf, *end = buf + len;
 
-	if (info == NULL || !info->injected || info->cred == NULL ||
-	    (k = info->cred_len) == 0 || buf == NULL)
+	if (k == 0 || buf == NULL)
 		return 0;
+	/* Leftmost first, each copy overwritten before the next is sought:
+	 * with a byte no credential holds, no copy survives or forms. */
 	while ((size_t)(end - p) >= k &&
-	       (p = memmem(p, (size_t)(end - p), info->cred, k)) != NULL) {
-		memset(p, '*', k);
+	       (p = memmem(p, (size_t)(end - p), cred, k)) != NULL) {
+		memset(p, with, k);
 		p += k;
 		n++;
 	}
 	return n;
+}
+
+KAI_API size_t ka_redact(const struct ka_auth_info *info, char *buf,
+			 size_t len)
+{
+	if (info == NULL || !info->injected || info->cred == NULL ||
+	    info->cred_len == 0)
+		return 0;
+	return kai_redact(info->cred, info->cred_len,
+			  kai_mask_byte(&info->cred, &info->cred_len, 1), buf,
+			  len);
 }
 
 /* ---- what an executor may know of a decision ------------------------------ */

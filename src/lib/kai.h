@@ -575,6 +575,14 @@ struct ka_auth_info {
 	size_t cred_len;
 };
 
+/* authorize.c: overwrite every copy of cred (k bytes) in buf with the
+ * byte with, which kai_mask_byte chose absent from every credential of
+ * the request; the number of copies. */
+unsigned char kai_mask_byte(const char *const *cred, const size_t *len,
+			    size_t n);
+size_t kai_redact(const char *cred, size_t k, unsigned char with, char *buf,
+		  size_t len);
+
 /* authorize.c, for the performer. The request's words (scope, service,
  * account, method, tool) are well formed. */
 enum ka_status kai_request_check(const struct ka_request *req, ka_error *err);

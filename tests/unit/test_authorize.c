@@ -530,6 +530,34 @@ static void test_threads(void **state)
 	free(log);
 }
 
+/* ka_redact: every copy goes, even of a credential that holds the mask
+ * byte itself; overwriting with '*' would leave "**" in "***". */
+static void test_redact(void **state)
+{
+	struct ka_auth_info info = { .injected = 1 };
+	char buf[64];
+
+	(void)state;
+	info.cred = "tok";
+	info.cred_len = 3;
+	snprintf(buf, sizeof(buf), "a tok, tok!");
+	assert_int_equal(ka_redact(&info, buf, strlen(buf)), 2);
+	assert_string_equal(buf, "a ***, ***!");
+	info.cred = "**";
+	info.cred_len = 2;
+	snprintf(buf, sizeof(buf), "*****");
+	assert_int_equal(ka_redact(&info, buf, strlen(buf)), 2);
+	assert_string_equal(buf, "!!!!*");
+	info.cred = "a*!";
+	info.cred_len = 3;
+	snprintf(buf, sizeof(buf), "a*!a*!");
+	assert_int_equal(ka_redact(&info, buf, strlen(buf)), 2);
+	assert_string_equal(buf, "\"\"\"\"\"\"");	/* '"': held neither */
+	info.injected = 0;
+	assert_int_equal(ka_redact(&info, buf, strlen(buf)), 0);
+	assert_int_equal(ka_redact(NULL, buf, strlen(buf)), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, tu_fixture_teardown)
 
 int main(void)
@@ -543,6 +571,7 @@ int main(void)
 		T(test_bad_tool_headers),
 		T(test_expired_never_injected),
 		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_redact),
 		T(test_audit),
 		cmocka_unit_test(test_curl_apply),
 		T(test_threads),
