@@ -105,6 +105,10 @@ static int allowed(const char *kv)
 		/* TLS trust and proxies, as the caller's libcurl sees them */
 		"CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR",
 		"https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY",
+		/* a sanitizer build's settings, so that its reports (which
+		 * go to the log_path these name: stderr is /dev/null) and
+		 * halt_on_error reach the refresher too */
+		"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
 		NULL,
 	};
 	size_t n;
@@ -342,6 +346,11 @@ enum ka_status kai_refresher_run(struct ka_ctx *ctx, const char *path,
 		goto out;
 	}
 	*refreshed = an.refreshed;
+	if (status != 0) {
+		describe_end(status, how, sizeof(how));
+		kai_log(ctx, 4, "%s: the refresher %s %s after it answered",
+			s->name, path, how);
+	}
 	if (an.status != KA_OK) {
 		kai_error_set(err, an.status, "%s", an.message);
 		err->auth_required = an.auth_required;

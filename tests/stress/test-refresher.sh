@@ -75,7 +75,7 @@ if [ -n "$kid" ]; then
 	[ "$(cat "$T/refresher.argv")" = "kiwi-auth-refresher " ] &&
 		ka_pass "its argv is its name alone" ||
 		ka_fail "argv: $(cat "$T/refresher.argv")"
-	bad=$(cut -d= -f1 "$T/refresher.env" | grep -v -E '^(HOME|USER|LOGNAME|LANG|LC_ALL|LC_MESSAGES|TMPDIR|DBUS_SESSION_BUS_ADDRESS|KIWI_AUTH_CONFIG|KIWI_AUTH_MODULE_DIR|CURL_CA_BUNDLE|SSL_CERT_FILE|SSL_CERT_DIR|https_proxy|HTTPS_PROXY|no_proxy|NO_PROXY|XDG_[A-Z_]*)$')
+	bad=$(cut -d= -f1 "$T/refresher.env" | grep -v -E '^(HOME|USER|LOGNAME|LANG|LC_ALL|LC_MESSAGES|TMPDIR|DBUS_SESSION_BUS_ADDRESS|KIWI_AUTH_CONFIG|KIWI_AUTH_MODULE_DIR|CURL_CA_BUNDLE|SSL_CERT_FILE|SSL_CERT_DIR|https_proxy|HTTPS_PROXY|no_proxy|NO_PROXY|ASAN_OPTIONS|UBSAN_OPTIONS|LSAN_OPTIONS|XDG_[A-Z_]*)$')
 	[ -z "$bad" ] && ka_pass "its environment holds only allowed variables" ||
 		ka_fail "its environment holds $bad"
 	if grep -F -q -e "$KA_CANARY_ENV" "$T/refresher.env" "$T/refresher.argv"; then
