@@ -72,7 +72,7 @@ KAI_API size_t ka_ctx_diag_count(const struct ka_ctx *ctx)
 
 KAI_API const char *ka_ctx_diag(const struct ka_ctx *ctx, size_t i)
 {
-	return i < ctx->diags.n ? ctx->diags.v[i] : NULL;
+	return kai_strv_at(&ctx->diags, i);
 }
 
 KAI_API void ka_ctx_free(struct ka_ctx *ctx)

@@ -26,21 +26,6 @@ int kai_export_program_known(const char *name)
 	return 0;
 }
 
-KAI_API const char *ka_service_default_account(const struct ka_service *s)
-{
-	return s->default_account;
-}
-
-KAI_API size_t ka_service_export_count(const struct ka_service *s)
-{
-	return s->exports.n;
-}
-
-KAI_API const char *ka_service_export(const struct ka_service *s, size_t i)
-{
-	return i < s->exports.n ? s->exports.v[i] : NULL;
-}
-
 KAI_API int ka_service_allows_url(const struct ka_service *s, const char *url)
 {
 	struct kai_origin o;

@@ -40,6 +40,8 @@ struct kai_strv {
 };
 enum ka_status kai_strv_add(struct kai_strv *sv, const char *s);
 int kai_strv_contains(const struct kai_strv *sv, const char *s);
+/* Entry i, or NULL past the end. */
+const char *kai_strv_at(const struct kai_strv *sv, size_t i);
 void kai_strv_clear(struct kai_strv *sv);
 enum ka_status kai_strv_addf(struct kai_strv *sv, const char *fmt, ...)
 	KAI_PRINTF(2, 3);

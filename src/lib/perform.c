@@ -150,29 +150,27 @@ static size_t on_header(char *p, size_t size, size_t n, void *data)
 	return header_add(r, p, nl, p + vs, ve - vs) == 0 ? k : 0;
 }
 
-/* Every credential this request carried, overwritten with one byte none
- * of them holds (masking one cannot form a copy of another). */
-static size_t mask(struct perform *pf, char *buf, size_t len)
+/* Every credential this request carried, in the body and in each header
+ * value, overwritten with one byte none of them holds (so masking one
+ * cannot form a copy of another), chosen once for the whole answer. */
+static void mask_answer(struct perform *pf)
 {
-	size_t n = 0, k[sizeof(pf->creds) / sizeof(pf->creds[0])];
+	struct ka_response *r = pf->r;
+	size_t k[sizeof(pf->creds) / sizeof(pf->creds[0])];
 	unsigned char with;
 
 	for (size_t i = 0; i < pf->ncreds; i++)
 		k[i] = strlen(pf->creds[i]);
 	with = kai_mask_byte((const char *const *)pf->creds, k, pf->ncreds);
-	for (size_t i = 0; i < pf->ncreds; i++)
-		n += kai_redact(pf->creds[i], k[i], with, buf, len);
-	return n;
-}
-
-static void mask_answer(struct perform *pf)
-{
-	struct ka_response *r = pf->r;
-
-	if (r->body.p != NULL)
-		r->masked += mask(pf, r->body.p, r->body.len);
-	for (size_t i = 0; i < r->nh; i++)
-		r->masked += mask(pf, r->h[i].value, strlen(r->h[i].value));
+	for (size_t i = 0; i < pf->ncreds; i++) {
+		if (r->body.p != NULL)
+			r->masked += kai_redact(pf->creds[i], k[i], with,
+						r->body.p, r->body.len);
+		for (size_t j = 0; j < r->nh; j++)
+			r->masked += kai_redact(pf->creds[i], k[i], with,
+						r->h[j].value,
+						strlen(r->h[j].value));
+	}
 	if (r->masked > 0 && pf->svc != NULL)
 		kai_log(pf->ctx, 6, "%s: the answer held the credential %zu "
 			"time(s); it was masked", pf->svc->name, r->masked);

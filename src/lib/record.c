@@ -171,7 +171,7 @@ KAI_API size_t ka_record_scope_count(const struct ka_record *r)
 
 KAI_API const char *ka_record_scope(const struct ka_record *r, size_t i)
 {
-	return i < r->scopes.n ? r->scopes.v[i] : NULL;
+	return kai_strv_at(&r->scopes, i);
 }
 
 KAI_API int ka_record_has_scope(const struct ka_record *r, const char *scope)

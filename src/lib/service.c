@@ -68,7 +68,22 @@ KAI_API size_t ka_service_host_count(const struct ka_service *s)
 
 KAI_API const char *ka_service_host(const struct ka_service *s, size_t i)
 {
-	return i < s->hosts.n ? s->hosts.v[i] : NULL;
+	return kai_strv_at(&s->hosts, i);
+}
+
+KAI_API const char *ka_service_default_account(const struct ka_service *s)
+{
+	return s->default_account;
+}
+
+KAI_API size_t ka_service_export_count(const struct ka_service *s)
+{
+	return s->exports.n;
+}
+
+KAI_API const char *ka_service_export(const struct ka_service *s, size_t i)
+{
+	return kai_strv_at(&s->exports, i);
 }
 
 KAI_API size_t ka_service_scope_count(const struct ka_service *s)
@@ -78,7 +93,7 @@ KAI_API size_t ka_service_scope_count(const struct ka_service *s)
 
 KAI_API const char *ka_service_scope(const struct ka_service *s, size_t i)
 {
-	return i < s->scopes.n ? s->scopes.v[i] : NULL;
+	return kai_strv_at(&s->scopes, i);
 }
 
 KAI_API const char *ka_service_header(const struct ka_service *s)

@@ -52,6 +52,11 @@ int kai_strv_contains(const struct kai_strv *sv, const char *s)
 	return 0;
 }
 
+const char *kai_strv_at(const struct kai_strv *sv, size_t i)
+{
+	return i < sv->n ? sv->v[i] : NULL;
+}
+
 void kai_strv_clear(struct kai_strv *sv)
 {
 	for (size_t i = 0; i < sv->n; i++)
